@@ -1,0 +1,242 @@
+"""The public test case classes."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import types
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, ClassVar, TypeVar
+
+from asgiref.sync import iscoroutinefunction
+from django import test as django_test
+
+from . import _checks
+from ._runner import LoopFactory, LoopThread, TestRunner
+
+# unittest and pytest leave out frames of modules that set __unittest, so a
+# failing test's traceback starts at the test's own code.
+__unittest = True
+
+_T = TypeVar("_T")
+
+
+class _AsyncTestMixin:
+    """The async lifecycle shared by every public class.
+
+    Overrides the hooks that ``unittest.TestCase.run`` and ``debug`` call, as
+    ``unittest.IsolatedAsyncioTestCase`` does, so that per test:
+    setUp → asyncSetUp → test → asyncTearDown → tearDown → cleanups (LIFO)
+    run in one ``contextvars.Context``, the async ones on one fresh event loop,
+    and every database call on the thread that runs the test.
+    """
+
+    #: Called with no arguments to make each test's event loop;
+    #: ``None`` means :func:`asyncio.new_event_loop`.
+    loop_factory: ClassVar[LoopFactory | None] = None
+    #: Turn the event loop's debug mode on (``True``) or off (``False``);
+    #: ``None`` keeps asyncio's default (on with ``PYTHONASYNCIODEBUG`` or ``-X dev``).
+    asyncio_debug: ClassVar[bool | None] = None
+
+    _asyncRunner: TestRunner | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # pytest and its plugins (anyio's) inspect the class's test functions at
+        # collection; plain methods keep them from running a coroutine themselves.
+        for name, value in list(vars(cls).items()):
+            if _is_test_method_name(name) and iscoroutinefunction(value):
+                setattr(cls, name, _run_on_test_loop(value))
+        if iscoroutinefunction(vars(cls).get("setUpClass")):
+            errors = _checks.async_class_hook_errors(cls)
+            cls.setUpClass = classmethod(_raise_type_error(errors))
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        errors = _checks.async_class_hook_errors(cls)
+        if errors:
+            raise TypeError("\n".join(errors))
+        super().setUpClass()  # type: ignore[misc]
+
+    async def asyncSetUp(self) -> None:
+        """Async set-up, run after setUp on the test's event loop."""
+
+    async def asyncTearDown(self) -> None:
+        """Async tear-down, run before tearDown on the test's event loop."""
+
+    def addAsyncCleanup(
+        self, func: Callable[..., Awaitable[Any]], /, *args: Any, **kwargs: Any
+    ) -> None:
+        """Await ``func(*args, **kwargs)`` on the test's loop among the cleanups (LIFO)."""
+        _checks.check_async_cleanup(func)
+        self.addCleanup(func, *args, **kwargs)  # type: ignore[attr-defined]
+
+    async def enterAsyncContext(self, cm: AbstractAsyncContextManager[_T]) -> _T:
+        """Enter the async context manager ``cm``; exit it as an async cleanup."""
+        cls = type(cm)
+        try:
+            enter = cls.__aenter__  # type: ignore[attr-defined]
+            exit = cls.__aexit__  # type: ignore[attr-defined]
+        except AttributeError:
+            raise TypeError(
+                f"'{cls.__module__}.{cls.__qualname__}' object does not support the "
+                f"asynchronous context manager protocol; use enterContext() for a "
+                f"synchronous one."
+            ) from None
+        result: _T = await enter(cm)
+        self.addAsyncCleanup(exit, cm, None, None, None)
+        return result
+
+    # Django's entry point for both __call__ (runners) and debug().
+
+    def _setup_and_call(self, result: Any, debug: bool = False) -> None:
+        # A coroutine method set on the instance (the class ones are wrapped in
+        # __init_subclass__) must not be left for Django's async_to_sync.
+        name = self._testMethodName  # type: ignore[attr-defined]
+        method = getattr(self, name, None)
+        if isinstance(method, types.MethodType) and iscoroutinefunction(method):
+            setattr(self, name, types.MethodType(_run_on_test_loop(method.__func__), self))
+        try:
+            super()._setup_and_call(result, debug)  # type: ignore[misc]
+        finally:
+            # Normally closed as the last cleanup; not when debug() raised.
+            _close_test_loop(self)
+
+    # The hooks unittest.TestCase.run() and debug() call.
+
+    def _callSetUp(self) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError(
+                f"{self} was run from a thread whose event loop is running; "
+                f"{type(self).__name__} starts its own loop per test. Run the test "
+                f"from synchronous code (a test runner), not from a coroutine."
+            )
+        cls = type(self)
+        runner = self._asyncRunner = TestRunner(
+            cls._loop_thread, cls.loop_factory, cls.asyncio_debug
+        )
+        # The first cleanup runs last: the loop closes (leftover tasks are
+        # cancelled) after every other cleanup, before Django's rollback.
+        self.addCleanup(_close_test_loop, self)  # type: ignore[attr-defined]
+        _checks.check_sync_test_hook(self, "setUp")
+        runner.context.run(self.setUp)  # type: ignore[attr-defined]
+        self._callAsyncHook("asyncSetUp")
+
+    def _callTestMethod(self, method: Callable[[], Any]) -> None:
+        if hasattr(method, _COROUTINE_ATTR):
+            returned = method()  # Runs the coroutine in the test's context.
+        else:
+            returned = self._runner().context.run(method)
+        if returned is not None:
+            raise TypeError(
+                f"{self} returned {returned!r}; a test method must return None"
+                + (" (was an await forgotten?)" if asyncio.iscoroutine(returned) else "")
+                + "."
+            )
+
+    def _callTearDown(self) -> None:
+        self._callAsyncHook("asyncTearDown")
+        _checks.check_sync_test_hook(self, "tearDown")
+        self._runner().context.run(self.tearDown)  # type: ignore[attr-defined]
+
+    def _callCleanup(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        if function is _close_test_loop:
+            # Not in the test's context: closing runs tasks in that context.
+            function(*args, **kwargs)
+        elif _checks.is_async_callable(function):
+            self._runner().run(function(*args, **kwargs))
+        else:
+            self._runner().context.run(function, *args, **kwargs)
+
+    def _callAsyncHook(self, name: str) -> None:
+        hook = getattr(self, name)
+        if getattr(hook, "__func__", None) is getattr(_AsyncTestMixin, name):
+            return  # Not overridden: no need to start the loop.
+        _checks.check_async_hook(self, name)
+        self._runner().run(hook())
+
+    def _runner(self) -> TestRunner:
+        runner = self._asyncRunner
+        if runner is None:
+            raise RuntimeError(
+                f"{self} is not running: its async parts can only run while a "
+                f"test runner (or test.run() / test.debug()) runs it."
+            )
+        return runner
+
+    @classmethod
+    def _loop_thread(cls) -> LoopThread:
+        """The thread that runs this class's event loops, started on first use."""
+        thread: LoopThread | None = vars(cls).get("_async_loop_thread")
+        if thread is None:
+            thread = LoopThread(f"{cls.__qualname__} event loop")
+            cls._async_loop_thread = thread
+            cls.addClassCleanup(cls._stop_loop_thread)  # type: ignore[attr-defined]
+        return thread
+
+    @classmethod
+    def _stop_loop_thread(cls) -> None:
+        thread: LoopThread | None = vars(cls).get("_async_loop_thread")
+        if thread is not None:
+            del cls._async_loop_thread
+            thread.stop()
+
+
+# Marks the plain methods that run an ``async def`` test method; holds it.
+_COROUTINE_ATTR = "_async_test_coroutine_function"
+
+
+def _is_test_method_name(name: str) -> bool:
+    return name.startswith("test") or name == "runTest"
+
+
+def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+    """Wrap an ``async def`` test method in a plain one that runs it on the test's loop."""
+
+    @functools.wraps(func)
+    def test_method(self: _AsyncTestMixin, *args: Any, **kwargs: Any) -> Any:
+        return self._runner().run(func(self, *args, **kwargs))
+
+    setattr(test_method, _COROUTINE_ATTR, func)
+    return test_method
+
+
+def _close_test_loop(test: _AsyncTestMixin) -> None:
+    runner, test._asyncRunner = test._asyncRunner, None
+    if runner is not None:
+        runner.close()
+
+
+def _raise_type_error(errors: list[str]) -> Callable[[type], None]:
+    def setUpClass(cls: type) -> None:
+        raise TypeError("\n".join(errors))
+
+    return setUpClass
+
+
+class AsyncSimpleTestCase(_AsyncTestMixin, django_test.SimpleTestCase):
+    """:class:`django.test.SimpleTestCase` with async hooks and one event loop per test."""
+
+
+class AsyncTransactionTestCase(_AsyncTestMixin, django_test.TransactionTestCase):
+    """:class:`django.test.TransactionTestCase` with async hooks and one event loop per test.
+
+    The database is flushed after each test, as in Django's class; database
+    calls from async code run on the test's thread.
+    """
+
+
+class AsyncTestCase(_AsyncTestMixin, django_test.TestCase):
+    """:class:`django.test.TestCase` with async hooks and one event loop per test.
+
+    Every database call of the test and its hooks, async ones included, runs in
+    the test's transaction and is rolled back after it.
+    """
+
+
+__all__ = ["AsyncSimpleTestCase", "AsyncTestCase", "AsyncTransactionTestCase"]

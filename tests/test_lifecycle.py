@@ -1,0 +1,88 @@
+"""The lifecycle of AsyncSimpleTestCase, AsyncTestCase and AsyncTransactionTestCase.
+
+Each check runs the real test classes of tests/cases/case_lifecycle.py under
+Django's runner and under pytest, on the backend this run uses.
+"""
+
+from django.test import SimpleTestCase
+
+from tests.harness import RUNNERS, run_both
+
+EXPECTED_ORDER = [
+    ("setUp", "unset"),
+    ("asyncSetUp", "setUp"),
+    ("test", "asyncSetUp"),
+    ("asyncTearDown", "test"),
+    ("tearDown", "asyncTearDown"),
+    ("cleanup third", "tearDown"),
+    ("cleanup second", "tearDown"),
+    ("cleanup first", "tearDown"),
+]
+
+
+class LifecycleTests(SimpleTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.runs = run_both("tests.cases.case_lifecycle")
+
+    def each_run(self):
+        return [self.runs[runner] for runner in RUNNERS]
+
+    def test_all_pass(self):
+        for run in self.each_run():
+            failed = [r for r in run.records if r["outcome"] != "passed"]
+            self.assertEqual(failed, [], run.output)
+            self.assertEqual(run.returncode, 0, run.output)
+
+    def test_order_and_shared_context(self):
+        for run in self.each_run():
+            for cls in ("SimpleOrderTests", "OrderTests", "TransactionOrderTests"):
+                for method in ("test_async", "test_sync"):
+                    test = f"{cls}.{method}"
+                    events = [
+                        e
+                        for e in run.events
+                        if e["test"] == test
+                        and e["event"] != "rows_after"
+                        and e["event"] != "previous_loop"
+                    ]
+                    self.assertEqual([(e["event"], e["var"]) for e in events], EXPECTED_ORDER, test)
+                    # asyncSetUp, the test, asyncTearDown and async cleanups share one loop.
+                    same = [e["same_loop"] for e in events if e.get("same_loop") is not None]
+                    self.assertTrue(same and all(same), (test, events))
+                    self.assertEqual(events[0]["thread"], "MainThread")
+
+    def test_fresh_loop_per_test(self):
+        for run in self.each_run():
+            previous = run.event_data("previous_loop")
+            self.assertTrue(previous, run.output)
+            for event in previous:
+                self.assertEqual((event["closed"], event["different"]), (True, True), event)
+
+    def test_database_calls_run_on_the_test_thread_in_its_transaction(self):
+        for run in self.each_run():
+            for event in ("asyncSetUp db", "test db", "cleanup db"):
+                data = run.event_data(event)
+                self.assertEqual(len(data), 2 if event == "test db" else 6, (event, run.output))
+                for item in data:
+                    thread, in_atomic = item["state"]
+                    self.assertEqual(thread, "MainThread")
+                    self.assertEqual(in_atomic, item["test"].startswith("WritesTests"), item)
+
+    def test_writes_in_every_step_are_visible_then_gone(self):
+        for run in self.each_run():
+            names = run.event_data("test db")
+            for event in names:
+                self.assertEqual(event["names"], ["setUp", "asyncSetUp", "test"])
+            rows_after = run.event_data("rows_after")
+            self.assertTrue(rows_after)
+            for event in rows_after:
+                self.assertEqual(set(event["counts"].values()) - {0}, set(), event)
+
+    def test_loop_factory_and_debug_attributes(self):
+        for run in self.each_run():
+            [made] = [e for e in run.event_data("loop") if e["test"].startswith("LoopSettings")]
+            self.assertEqual((made["from_factory"], made["debug"]), (True, True))
+            [off] = [e for e in run.event_data("loop") if e["test"].startswith("DebugOff")]
+            self.assertIs(off["debug"], False)
