@@ -7,6 +7,9 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 
+# The checks raise on the test's behalf: keep their frames out of tracebacks.
+__unittest = True
+
 # Hooks that unittest or Django call synchronously, and what to use instead.
 _SYNC_ONLY_CLASS_HOOKS = {
     "setUpClass": "override it with a plain def (class-wide async set-up is "

@@ -48,7 +48,7 @@ class _AsyncTestMixin:
         for name, value in list(vars(cls).items()):
             if _is_test_method_name(name) and iscoroutinefunction(value):
                 setattr(cls, name, _run_on_test_loop(value))
-        if iscoroutinefunction(vars(cls).get("setUpClass")):
+        if "setUpClass" in vars(cls) and iscoroutinefunction(cls.setUpClass):
             errors = _checks.async_class_hook_errors(cls)
             cls.setUpClass = classmethod(_raise_type_error(errors))
 
@@ -133,9 +133,12 @@ class _AsyncTestMixin:
         else:
             returned = self._runner().context.run(method)
         if returned is not None:
+            forgotten = asyncio.iscoroutine(returned)
+            if forgotten:
+                returned.close()  # Already reported here; no "never awaited" warning.
             raise TypeError(
                 f"{self} returned {returned!r}; a test method must return None"
-                + (" (was an await forgotten?)" if asyncio.iscoroutine(returned) else "")
+                + (" (was an await forgotten?)" if forgotten else "")
                 + "."
             )
 
