@@ -45,9 +45,12 @@ class _AsyncTestMixin:
         super().__init_subclass__(**kwargs)
         # pytest and its plugins (anyio's) inspect the class's test functions at
         # collection; plain methods keep them from running a coroutine themselves.
-        for name, value in list(vars(cls).items()):
-            if _is_test_method_name(name) and iscoroutinefunction(value):
-                setattr(cls, name, _run_on_test_loop(value))
+        # dir(): test methods inherited from plain mixins count too.
+        for name in dir(cls):
+            if _is_test_method_name(name):
+                value = getattr(cls, name, None)
+                if iscoroutinefunction(value):
+                    setattr(cls, name, _run_on_test_loop(value))
         if "setUpClass" in vars(cls) and iscoroutinefunction(cls.setUpClass):
             errors = _checks.async_class_hook_errors(cls)
             cls.setUpClass = classmethod(_raise_type_error(errors))

@@ -86,3 +86,9 @@ class LifecycleTests(SimpleTestCase):
             self.assertEqual((made["from_factory"], made["debug"]), (True, True))
             [off] = [e for e in run.event_data("loop") if e["test"].startswith("DebugOff")]
             self.assertIs(off["debug"], False)
+
+    def test_async_test_from_a_plain_mixin(self):
+        for run in self.each_run():
+            self.assertEqual(run.outcome("MixinTests.test_from_mixin"), "passed")
+            [event] = run.event_data("mixin test")
+            self.assertEqual(event["state"], ["MainThread", True])

@@ -243,3 +243,15 @@ class DebugAndMisuseTests(AsyncSimpleTestCase):
 
         self.addCleanup(lambda: self.assertEqual(events, ["enter", "exit"]))
         self.assertEqual(await self.enterAsyncContext(CM()), "value")
+
+
+class AsyncTestsMixin:
+    """A plain mixin (not a TestCase) holding an async test."""
+
+    async def test_from_mixin(self):
+        await Item.objects.acreate(name="from mixin")
+        log(self, "mixin test", state=await sync_to_async(db_state)())
+
+
+class MixinTests(LeakCheck, AsyncTestsMixin, AsyncTestCase):
+    pass
