@@ -16,7 +16,7 @@ _T = TypeVar("_T")
 PY311 = sys.version_info >= (3, 11)
 
 
-if PY311:
+if sys.version_info >= (3, 11):
 
     def create_task_in_context(
         loop: asyncio.AbstractEventLoop,

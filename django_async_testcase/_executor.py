@@ -37,9 +37,7 @@ class DatabaseThreadExecutor(Executor):
         """The thread that runs the submitted calls."""
         return self._thread
 
-    def submit(  # type: ignore[override]
-        self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any
-    ) -> Future[_T]:
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         if threading.current_thread() is self._thread:
             raise RuntimeError(
                 "Cannot submit work to the test's database thread from that same "

@@ -92,7 +92,7 @@ class TestRunner:
 
         def start() -> None:
             task = create_task_in_context(loop, self._step(awaitable), self.context)
-            task.add_done_callback(lambda task: (finished.append(task), executor.wake(wakeup)))
+            task.add_done_callback(lambda task: (finished.append(task), executor.wake(wakeup)))  # type: ignore[func-returns-value]
 
         loop.call_soon_threadsafe(start)
         executor.serve_until(wakeup)

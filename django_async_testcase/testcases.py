@@ -40,6 +40,8 @@ class _AsyncTestMixin:
     asyncio_debug: ClassVar[bool | None] = None
 
     _asyncRunner: TestRunner | None = None
+    # Set on each class by _loop_thread() while its tests run.
+    _async_loop_thread: ClassVar[LoopThread]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -53,7 +55,7 @@ class _AsyncTestMixin:
                     setattr(cls, name, _run_on_test_loop(value))
         if "setUpClass" in vars(cls) and iscoroutinefunction(cls.setUpClass):
             errors = _checks.async_class_hook_errors(cls)
-            cls.setUpClass = classmethod(_raise_type_error(errors))
+            cls.setUpClass = classmethod(_raise_type_error(errors))  # type: ignore[method-assign, assignment]
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -79,8 +81,8 @@ class _AsyncTestMixin:
         """Enter the async context manager ``cm``; exit it as an async cleanup."""
         cls = type(cm)
         try:
-            enter = cls.__aenter__  # type: ignore[attr-defined]
-            exit = cls.__aexit__  # type: ignore[attr-defined]
+            enter = cls.__aenter__
+            exit = cls.__aexit__
         except AttributeError:
             raise TypeError(
                 f"'{cls.__module__}.{cls.__qualname__}' object does not support the "
