@@ -86,8 +86,8 @@ class _AsyncTestMixin:
         except AttributeError:
             raise TypeError(
                 f"'{cls.__module__}.{cls.__qualname__}' object does not support the "
-                f"asynchronous context manager protocol; use enterContext() for a "
-                f"synchronous one."
+                f"asynchronous context manager protocol; enter a synchronous one "
+                f"with enterContext() (Python 3.11+) or `with` in the test."
             ) from None
         result: _T = await enter(cm)
         self.addAsyncCleanup(exit, cm, None, None, None)
