@@ -106,6 +106,11 @@ class OutcomesTests(SimpleTestCase):
                 self.assertIn("skipped inside", run.details(f"{cls}.test_skip_inside"))
                 self.assertIn("skipped by decorator", run.details(f"{cls}.test_skip_decorator"))
 
+    def test_skip_in_async_set_up(self):
+        for run in self.each_run():
+            self.assertEqual(run.outcome("SkipInAsyncSetUp.test_never"), "skipped")
+            self.assertIn("skipped in asyncSetUp", run.details("SkipInAsyncSetUp.test_never"))
+
     def test_skipped_class(self):
         for run in self.each_run():
             self.assertEqual(run.outcome("SkippedClass.test_never"), "skipped")

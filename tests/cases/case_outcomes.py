@@ -109,3 +109,11 @@ class DjangoExpectedFailures(django_test.TestCase):
     @unittest.expectedFailure
     async def test_unexpected_success(self):
         pass
+
+
+class SkipInAsyncSetUp(AsyncTestCase):
+    async def asyncSetUp(self):
+        self.skipTest("skipped in asyncSetUp")
+
+    async def test_never(self):
+        raise AssertionError("never runs")
