@@ -11,6 +11,11 @@ from typing import Any, TypeVar
 
 from asgiref.sync import AsyncToSync
 
+# unittest and pytest leave out frames of modules that set __unittest; Python
+# 3.10's unittest only drops them at the ends of a traceback, so a test's own
+# frame would follow this module's _write_back (or, for a failure, be cut off).
+__unittest = True
+
 _T = TypeVar("_T")
 
 PY311 = sys.version_info >= (3, 11)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import types
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -47,13 +48,14 @@ class _AsyncTestMixin:
         super().__init_subclass__(**kwargs)
         # pytest and its plugins (anyio's) inspect the class's test functions at
         # collection; plain methods keep them from running a coroutine themselves.
-        # dir(): test methods inherited from plain mixins count too.
+        # Inherited ones count too: a mixin's `async def test_*` is still raw.
         for name in dir(cls):
             if _is_test_method_name(name):
-                value = getattr(cls, name, None)
+                value = inspect.getattr_static(cls, name)
                 if iscoroutinefunction(value):
                     setattr(cls, name, _run_on_test_loop(value))
-        if "setUpClass" in vars(cls) and iscoroutinefunction(cls.setUpClass):
+        # Also when inherited from a mixin, which this class's setUpClass never sees.
+        if iscoroutinefunction(getattr(cls, "setUpClass", None)):
             errors = _checks.async_class_hook_errors(cls)
             cls.setUpClass = classmethod(_raise_type_error(errors))  # type: ignore[method-assign, assignment]
 

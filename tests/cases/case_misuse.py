@@ -9,7 +9,7 @@ class AsyncSetUpDefined(AsyncSimpleTestCase):
         log(self, "async setUp body ran")
 
     async def test_it(self):
-        pass
+        log(self, "test body ran")
 
 
 class AsyncTearDownDefined(AsyncSimpleTestCase):
@@ -17,7 +17,7 @@ class AsyncTearDownDefined(AsyncSimpleTestCase):
         log(self, "async tearDown body ran")
 
     def test_it(self):
-        pass
+        log(self, "test body ran")
 
 
 class AsyncSetUpClassDefined(AsyncSimpleTestCase):
@@ -26,7 +26,7 @@ class AsyncSetUpClassDefined(AsyncSimpleTestCase):
         log(None, "async setUpClass body ran")
 
     def test_it(self):
-        pass
+        log(self, "test body ran")
 
 
 class AsyncTearDownClassDefined(AsyncSimpleTestCase):
@@ -35,7 +35,7 @@ class AsyncTearDownClassDefined(AsyncSimpleTestCase):
         log(None, "async tearDownClass body ran")
 
     def test_it(self):
-        pass
+        log(self, "test body ran")
 
 
 class AsyncSetUpTestDataDefined(AsyncTestCase):
@@ -44,7 +44,18 @@ class AsyncSetUpTestDataDefined(AsyncTestCase):
         log(None, "async setUpTestData body ran")
 
     def test_it(self):
-        pass
+        log(self, "test body ran")
+
+
+class AsyncSetUpClassMixin:
+    @classmethod
+    async def setUpClass(cls):
+        log(None, "async setUpClass of a mixin ran")
+
+
+class AsyncSetUpClassInherited(AsyncSetUpClassMixin, AsyncSimpleTestCase):
+    def test_it(self):
+        log(self, "test body ran")
 
 
 class SyncAsyncSetUp(AsyncSimpleTestCase):
@@ -52,7 +63,7 @@ class SyncAsyncSetUp(AsyncSimpleTestCase):
         log(self, "sync asyncSetUp body ran")
 
     def test_it(self):
-        pass
+        log(self, "test body ran")
 
 
 class ReturnsValue(AsyncSimpleTestCase):

@@ -2,6 +2,8 @@
 
 import unittest
 
+from django import test as django_test
+
 from django_async_testcase import AsyncTestCase
 
 
@@ -33,7 +35,7 @@ class SyncOutcomes(AsyncTestCase):
     def test_subtests(self):
         for i in range(4):
             with self.subTest(i=i):
-                self.assertEqual(i % 2, 0)
+                self.assertEqual(i % 2, 0, f"odd i={i}")
 
 
 class AsyncOutcomes(AsyncTestCase):
@@ -64,7 +66,7 @@ class AsyncOutcomes(AsyncTestCase):
     async def test_subtests(self):
         for i in range(4):
             with self.subTest(i=i):
-                self.assertEqual(i % 2, 0)
+                self.assertEqual(i % 2, 0, f"odd i={i}")
 
 
 @unittest.skip("whole class skipped")
@@ -95,3 +97,23 @@ class FailingAsyncCleanup(AsyncTestCase):
             raise ValueError("error in async cleanup")
 
         self.addAsyncCleanup(cleanup)
+
+
+class DjangoExpectedFailures(django_test.TestCase):
+    """Control: Django's own async test methods, run through async_to_sync."""
+
+    @unittest.expectedFailure
+    async def test_expected_failure(self):
+        self.assertEqual(1, 2)
+
+    @unittest.expectedFailure
+    async def test_unexpected_success(self):
+        pass
+
+
+class SkipInAsyncSetUp(AsyncTestCase):
+    async def asyncSetUp(self):
+        self.skipTest("skipped in asyncSetUp")
+
+    async def test_never(self):
+        raise AssertionError("never runs")
