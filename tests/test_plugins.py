@@ -67,7 +67,7 @@ class PluginTests(SimpleTestCase):
         self.assertEqual(lifecycle.returncode, 0, lifecycle.output)
         self.assertEqual(case_outcomes.returncode, 1, case_outcomes.output)
         # Every test of both modules ran, and the lifecycle logged its events.
-        self.assertEqual(len([r for r in lifecycle.records if r["outcome"] == "passed"]), 20)
+        self.assertEqual(len([r for r in lifecycle.records if r["outcome"] == "passed"]), 21)
         self.assertEqual(lifecycle.outcome("OrderTests.test_async"), "passed")
         self.assertEqual(case_outcomes.outcome("AsyncOutcomes.test_expected_failure"), "xfail")
         self.assertTrue(lifecycle.event_data("asyncSetUp db"))
