@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks
+from . import _checks, guards
 from ._runner import LoopFactory, LoopThread, TestRunner
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
@@ -38,8 +38,19 @@ class _AsyncTestMixin:
     #: Turn the event loop's debug mode on (``True``) or off (``False``);
     #: ``None`` keeps asyncio's default (on with ``PYTHONASYNCIODEBUG`` or ``-X dev``).
     asyncio_debug: ClassVar[bool | None] = None
+    #: Seconds the async steps of each test (asyncSetUp, the test, asyncTearDown,
+    #: async cleanups) may take together; ``None`` for no limit. Unset, it is
+    #: ``settings.ASYNC_TESTCASE_TIMEOUT`` (default ``None``). See :func:`timeout`.
+    async_timeout: ClassVar[float | None]
+    #: Let tasks still pending at the end of a test be cancelled silently.
+    allow_leftover_tasks: ClassVar[bool] = False
+    #: Let threads other than the test's database thread use the database.
+    #: Their connections are closed when the test ends either way.
+    allow_foreign_thread_db_access: ClassVar[bool] = True
 
     _asyncRunner: TestRunner | None = None
+    _asyncTornDown: bool | None = None
+    _asyncGuards: guards.TestGuards | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -99,9 +110,17 @@ class _AsyncTestMixin:
             setattr(self, name, types.MethodType(_run_on_test_loop(method.__func__), self))
         try:
             super()._setup_and_call(result, debug)  # type: ignore[misc]
-        finally:
-            # Normally closed as the last cleanup; not when debug() raised.
-            _close_test_loop(self)
+        except BaseException:
+            # debug() raised, or KeyboardInterrupt cut the test short: close the
+            # loop and, if Django's rollback was skipped, run it.
+            _close_test_loop(self, report=False)
+            if self._asyncTornDown is False:
+                self._post_teardown()  # type: ignore[attr-defined]
+            raise
+
+    def _post_teardown(self) -> None:
+        self._asyncTornDown = True
+        super()._post_teardown()  # type: ignore[misc]
 
     # The hooks unittest.TestCase.run() and debug() call.
 
@@ -117,9 +136,16 @@ class _AsyncTestMixin:
                 f"from synchronous code (a test runner), not from a coroutine."
             )
         cls = type(self)
+        self._asyncTornDown = False
         runner = self._asyncRunner = TestRunner(
             cls._loop_thread, cls.loop_factory, cls.asyncio_debug
         )
+        debug = cls.asyncio_debug
+        test_guards = self._asyncGuards = guards.TestGuards(
+            self, _AsyncTestMixin, guards.asyncio_debug_default() if debug is None else debug
+        )
+        runner.budget = test_guards.budget
+        test_guards.start()
         # The first cleanup runs last: the loop closes (leftover tasks are
         # cancelled) after every other cleanup, before Django's rollback.
         self.addCleanup(_close_test_loop, self)  # type: ignore[attr-defined]
@@ -206,10 +232,16 @@ def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
     return test_method
 
 
-def _close_test_loop(test: _AsyncTestMixin) -> None:
+def _close_test_loop(test: _AsyncTestMixin, report: bool = True) -> None:
+    """Close the test's loop, then stop its guards and raise what they caught."""
     runner, test._asyncRunner = test._asyncRunner, None
-    if runner is not None:
-        runner.close()
+    test_guards, test._asyncGuards = test._asyncGuards, None
+    try:
+        if runner is not None:
+            runner.close()
+    finally:
+        if test_guards is not None and runner is not None:
+            test_guards.finish(runner.leftover_tasks, runner.loop_errors, report)
 
 
 def _raise_type_error(errors: list[str]) -> Callable[[type], None]:
@@ -237,6 +269,10 @@ class AsyncTestCase(_AsyncTestMixin, django_test.TestCase):
     Every database call of the test and its hooks, async ones included, runs in
     the test's transaction and is rolled back after it.
     """
+
+    #: Database access from another thread would escape the test's transaction,
+    #: so it fails the test unless this is True.
+    allow_foreign_thread_db_access: ClassVar[bool] = False
 
 
 __all__ = ["AsyncSimpleTestCase", "AsyncTestCase", "AsyncTransactionTestCase"]
