@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
+import linecache
 import logging
 import os
 import sys
@@ -123,9 +124,10 @@ class Budget:
     same length, so a hung tear-down cannot hang the run either.
     """
 
-    def __init__(self, seconds: float, origin: str) -> None:
+    def __init__(self, seconds: float, origin: str, test_code: types.CodeType | None) -> None:
         self.seconds = seconds
         self.origin = origin
+        self._test_code = test_code
         self._deadline: float | None = None
         self._expired: dict[int, str] = {}
 
@@ -140,7 +142,7 @@ class Budget:
     def _expire(self, task: asyncio.Task[Any]) -> None:
         if task.done():
             return
-        self._expired[id(task)] = "".join(traceback.format_list(_await_stack(task.get_coro())))
+        self._expired[id(task)] = _await_stack(task.get_coro())
         self._deadline = None
         task.cancel()
 
@@ -148,10 +150,15 @@ class Budget:
         """Raise AsyncTestTimeout if ``task`` (now done) was cancelled by the budget."""
         stack = self._expired.pop(id(task), None)
         if stack is not None:
-            raise AsyncTestTimeout(
+            failure = AsyncTestTimeout(
                 f"The test timed out after {self.seconds:g} s ({self.origin}); "
-                f"it was waiting at:\n{stack}"
+                f"it was waiting at:\n{''.join(traceback.format_list(stack))}"
             )
+            user_frames = [frame for frame in stack if not _hidden_file(frame.filename)]
+            if user_frames and user_frames[-1].lineno:
+                where = user_frames[-1]
+                raise_at(failure, where.filename, where.lineno, where.name)  # type: ignore[arg-type]
+            _raise_at_code(failure, self._test_code)
 
 
 def _await_stack(coro: Any) -> list[traceback.FrameSummary]:
@@ -398,8 +405,9 @@ class TestGuards:
         self._database = _DatabaseGuard(test, refuse=not cls.allow_foreign_thread_db_access)
         self._never_awaited = _NeverAwaitedCatcher() if debug else None
         method = getattr(test, test._testMethodName, None)
+        self._test_code = _test_code(method)
         seconds, origin = test_timeout(test, method, base)
-        self.budget = Budget(seconds, origin) if seconds is not None else None
+        self.budget = Budget(seconds, origin, self._test_code) if seconds is not None else None
 
     def start(self) -> None:
         self._database.start()
@@ -444,7 +452,37 @@ class TestGuards:
             )
         if failures:
             kind = _failure_kind(refused, leftovers, loop_errors)
-            raise kind("\n\n".join(failures))
+            _raise_at_code(kind("\n\n".join(failures)), self._test_code)
+
+
+def _raise_at_code(failure: BaseException, code: types.CodeType | None) -> None:
+    if code is None:
+        raise failure
+    raise_at(failure, code.co_filename, code.co_firstlineno, code.co_name)
+
+
+def _test_code(method: Any) -> types.CodeType | None:
+    func = getattr(method, "__func__", method)
+    func = getattr(func, "_async_test_coroutine_function", func)
+    return getattr(func, "__code__", None)
+
+
+def raise_at(failure: BaseException, filename: str, lineno: int, name: str) -> None:
+    """Raise ``failure`` from a frame that appears to run line ``lineno`` of ``filename``.
+
+    A failure found by a guard after the test's code has run is raised by this
+    library's frames only, which unittest and pytest hide (pytest then shows
+    them all, having nothing else). This puts one frame on top that points at
+    the user's code: the test method, or where the test was waiting.
+    """
+    # The raise statement spans that line's text exactly, so that tracebacks
+    # show the line without pointing carets at a part of it.
+    line = linecache.getline(filename, lineno).rstrip()
+    indent = len(line) - len(line.lstrip())
+    variable = "__guard_failure__".ljust(len(line) - indent - len("raise "), "_")
+    source = f"if 1:\n{' ' * indent}raise {variable}\n"
+    code = compile(source, filename, "exec")
+    exec(code.replace(co_firstlineno=lineno - 1, co_name=name), {variable: failure})
 
 
 def _failure_kind(refused: list[str], leftovers: list[str], errors: list[Any]) -> type:
