@@ -26,6 +26,7 @@ import time
 import traceback
 import types
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,6 +34,7 @@ import asgiref
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
+from django.test.signals import setting_changed
 
 # unittest and pytest leave out frames of modules that set __unittest.
 __unittest = True
@@ -101,19 +103,45 @@ def test_timeout(test: Any, method: Any, base: type) -> tuple[float | None, str]
     seconds = getattr(method, _TIMEOUT_ATTR, _UNSET)
     if seconds is not _UNSET:
         return seconds, f"@timeout({seconds}) on the test method"
-    for klass in type(test).__mro__:
-        if klass is base:
-            continue
-        if "async_timeout" in vars(klass):
+    cls = type(test)
+    found = _class_timeouts.get(cls)
+    if found is None:
+        found = _class_timeouts[cls] = _class_timeout(cls, base)
+    if found[0] is not _UNSET:
+        return found
+    global _setting_timeout
+    if _setting_timeout is None:
+        seconds = getattr(settings, TIMEOUT_SETTING, None)
+        _check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
+        _setting_timeout = seconds, f"settings.{TIMEOUT_SETTING} = {seconds}"
+    return _setting_timeout
+
+
+# settings.ASYNC_TESTCASE_TIMEOUT, read once, again after override_settings changes it.
+_setting_timeout: tuple[float | None, str] | None = None
+
+
+def _on_setting_changed(setting: str, **kwargs: Any) -> None:
+    global _setting_timeout
+    if setting == TIMEOUT_SETTING:
+        _setting_timeout = None
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="django_async_testcase.guards.timeout")
+
+
+def _class_timeout(cls: type, base: type) -> tuple[Any, str]:
+    for klass in cls.__mro__:
+        if klass is not base and "async_timeout" in vars(klass):
             seconds = vars(klass)["async_timeout"]
             _check_seconds(seconds, f"{klass.__qualname__}.async_timeout")
             return seconds, f"{klass.__qualname__}.async_timeout = {seconds}"
-    seconds = getattr(settings, TIMEOUT_SETTING, None)
-    _check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
-    return seconds, f"settings.{TIMEOUT_SETTING} = {seconds}"
+    return _UNSET, ""
 
 
 _UNSET: Any = object()
+# Each test class's own async_timeout (or _UNSET), found once.
+_class_timeouts: weakref.WeakKeyDictionary[type, tuple[Any, str]] = weakref.WeakKeyDictionary()
 
 
 class Budget:
@@ -325,11 +353,10 @@ connection_created.connect(_on_connection_created, dispatch_uid="django_async_te
 # Coroutines never awaited -------------------------------------------------------
 
 
-def asyncio_debug_default() -> bool:
-    """Whether new event loops start in debug mode (``-X dev`` or ``PYTHONASYNCIODEBUG``)."""
-    return sys.flags.dev_mode or (
-        not sys.flags.ignore_environment and bool(os.environ.get("PYTHONASYNCIODEBUG"))
-    )
+#: Whether new event loops start in debug mode (``-X dev`` or ``PYTHONASYNCIODEBUG``).
+ASYNCIO_DEBUG_DEFAULT = sys.flags.dev_mode or (
+    not sys.flags.ignore_environment and bool(os.environ.get("PYTHONASYNCIODEBUG"))
+)
 
 
 class _NeverAwaitedCatcher:

@@ -137,14 +137,13 @@ class _AsyncTestMixin:
             )
         cls = type(self)
         self._asyncTornDown = False
-        runner = self._asyncRunner = TestRunner(
-            cls._loop_thread, cls.loop_factory, cls.asyncio_debug
-        )
         debug = cls.asyncio_debug
-        test_guards = self._asyncGuards = guards.TestGuards(
-            self, _AsyncTestMixin, guards.asyncio_debug_default() if debug is None else debug
+        test_guards = guards.TestGuards(
+            self, _AsyncTestMixin, guards.ASYNCIO_DEBUG_DEFAULT if debug is None else debug
         )
+        runner = self._asyncRunner = TestRunner(cls._loop_thread, cls.loop_factory, debug)
         runner.budget = test_guards.budget
+        self._asyncGuards = test_guards
         test_guards.start()
         # The first cleanup runs last: the loop closes (leftover tasks are
         # cancelled) after every other cleanup, before Django's rollback.
