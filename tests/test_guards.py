@@ -210,6 +210,12 @@ class GuardTests(SimpleTestCase):
                 "in test_hangs",
             )
 
+    def test_blocking_sync_call_is_reported_when_it_returns(self):
+        for run in self.each_run():
+            test = "TimeoutTests.test_e_blocked_on_the_database_thread"
+            self.assertFails(run, test, "timed out after 0.1 s", "sync_to_async(time.sleep)")
+            self.assertNotIn("after blocking call", run.events_of(test))
+
     def test_budget_covers_hooks_and_cleanups(self):
         for run in self.each_run():
             self.assertFails(

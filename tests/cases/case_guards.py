@@ -7,6 +7,7 @@ rollback or flush.
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -188,6 +189,12 @@ class TimeoutTests(LeakCheck, AsyncTestCase):
     async def test_d_budget_shared_with_teardown(self):
         self.addAsyncCleanup(asyncio.sleep, 0.2)
         await asyncio.sleep(0.2)
+
+    @timeout(0.1)
+    async def test_e_blocked_on_the_database_thread(self):
+        # Cannot be interrupted; reported once the blocking call returns.
+        await sync_to_async(time.sleep)(0.4)
+        log(self, "after blocking call")
 
     async def asyncTearDown(self):
         log(self, "asyncTearDown")
