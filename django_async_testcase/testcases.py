@@ -117,6 +117,9 @@ class _AsyncTestMixin:
             if self._asyncTornDown is False:
                 self._post_teardown()  # type: ignore[attr-defined]
             raise
+        else:
+            # Normally closed as the last cleanup already.
+            _close_test_loop(self)
 
     def _post_teardown(self) -> None:
         self._asyncTornDown = True
