@@ -175,6 +175,8 @@ class GuardTests(SimpleTestCase):
     def test_leftover_opt_out(self):
         for run in self.each_run():
             self.assertPasses(run, "LeftoverTaskAllowedTests.test_pending_allowed")
+        # Django's runner shows the log on stderr.
+        self.assertIn("name='allowed-boomer'", self.runs["unittest"].output)
 
     # Timeouts.
 

@@ -160,6 +160,9 @@ class LeftoverTaskAllowedTests(AsyncSimpleTestCase):
 
     async def test_pending_allowed(self):
         asyncio.create_task(sleep_forever())
+        # Only logged.
+        asyncio.create_task(boom(), name="allowed-boomer")
+        await asyncio.sleep(0.01)
 
 
 # Timeouts ------------------------------------------------------------------------------
