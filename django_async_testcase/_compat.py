@@ -63,6 +63,19 @@ else:
             var.set(value)
 
 
+if PY311:
+
+    def cancel_requested(task: asyncio.Task[Any]) -> bool:
+        """Whether someone already asked ``task`` to cancel (it is on its way out)."""
+        return task.cancelling() > 0
+
+else:
+
+    def cancel_requested(task: asyncio.Task[Any]) -> bool:
+        """Python 3.10 cannot tell; treat the task as a leftover."""
+        return False
+
+
 def route_thread_sensitive_calls(executor: Executor) -> None:
     """Send thread-sensitive ``sync_to_async`` calls of this context to ``executor``.
 

@@ -16,8 +16,9 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._compat import create_task_in_context, route_thread_sensitive_calls
+from ._compat import cancel_requested, create_task_in_context, route_thread_sensitive_calls
 from ._executor import DatabaseThreadExecutor
+from .guards import CANCEL_GRACE, Budget, clean_traceback, describe_task
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
 # failing test's traceback starts at the test's own code.
@@ -43,7 +44,7 @@ class LoopThread:
                 return
             try:
                 asyncio.set_event_loop(loop)
-                loop.run_forever()
+                _run_until_stopped(loop)
             finally:
                 asyncio.set_event_loop(None)
                 loop.close()
@@ -57,6 +58,21 @@ class LoopThread:
         """End the thread once the current loop, if any, has closed."""
         self._loops.put((None, None))
         self._thread.join()
+
+
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    """Run ``loop`` until ``stop()``, even through KeyboardInterrupt or SystemExit.
+
+    A task that raises one of those re-raises it out of ``run_forever`` after
+    recording it; the loop must go on so that the test's thread, waiting for
+    the task, hears of it.
+    """
+    while True:
+        try:
+            loop.run_forever()
+        except (KeyboardInterrupt, SystemExit):
+            continue  # The task that raised it holds it.
+        return
 
 
 class TestRunner:
@@ -80,6 +96,12 @@ class TestRunner:
         self._debug = debug
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        #: Cancels a step that runs over the test's time budget (guards.Budget).
+        self.budget: Budget | None = None
+        #: Tasks still pending when the loop closed, described.
+        self.leftover_tasks: list[str] = []
+        #: What the loop's exception handler received (background errors).
+        self.loop_errors: list[dict[str, Any]] = []
 
     def run(self, awaitable: Awaitable[_T]) -> _T:
         """Run ``awaitable`` on the test's loop; serve database work until it ends."""
@@ -87,21 +109,27 @@ class TestRunner:
             raise RuntimeError("This test's event loop is already closed.")
         loop = self._loop or self._start_loop()
         executor = self.executor
+        budget = self.budget
         wakeup = executor.new_wakeup()
         finished: list[asyncio.Task[_T]] = []
 
         def start() -> None:
             task = create_task_in_context(loop, self._step(awaitable), self.context)
             task.add_done_callback(lambda task: (finished.append(task), executor.wake(wakeup)))  # type: ignore[func-returns-value]
+            if budget is not None:
+                budget.watch(loop, task)
 
         loop.call_soon_threadsafe(start)
         executor.serve_until(wakeup)
         task = finished.pop()
+        if budget is not None:
+            budget.check(task)
         if task.cancelled():
             raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
         exc = task.exception()
         if exc is not None:
             del task
+            clean_traceback(exc)
             try:
                 raise exc
             finally:
@@ -116,9 +144,14 @@ class TestRunner:
         loop = self._loop_factory()
         if self._debug is not None:
             loop.set_debug(self._debug)
+        if loop.get_exception_handler() is None:
+            loop.set_exception_handler(self._record_loop_error)
         self._loop = loop
         self._loop_thread().run_forever(loop, self._notify_closed)
         return loop
+
+    def _record_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self.loop_errors.append(context)
 
     def _notify_closed(self) -> None:
         self.executor.wake(self._closed_wakeup)
@@ -127,10 +160,11 @@ class TestRunner:
         """Cancel leftover tasks, close the loop and stop taking database work."""
         if self._closed:
             return
+        self.budget = None
         try:
             if self._loop is not None:
                 try:
-                    self.run(_shutdown())
+                    self.leftover_tasks = self.run(_shutdown())
                 finally:
                     self._closed_wakeup = self.executor.new_wakeup()
                     self._loop.call_soon_threadsafe(self._loop.stop)
@@ -141,22 +175,30 @@ class TestRunner:
             self.executor.shutdown()
 
 
-async def _shutdown() -> None:
-    """Cancel every other task, then finish async generators and the default executor."""
+async def _shutdown() -> list[str]:
+    """Cancel every other task, then finish async generators and the default executor.
+
+    Returns the description of each task that was still pending.
+    """
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
     tasks = [task for task in asyncio.all_tasks() if task is not current]
+    leftovers = [describe_task(task) for task in tasks if not cancel_requested(task)]
     for task in tasks:
         task.cancel()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    for task, result in zip(tasks, results, strict=True):
-        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+    if tasks:
+        await asyncio.wait(tasks, timeout=CANCEL_GRACE)
+    for task in tasks:
+        if not task.done():
+            leftovers.append(f"{describe_task(task)}\n  (it did not stop when cancelled)")
+        elif not task.cancelled() and task.exception() is not None:
             loop.call_exception_handler(
                 {
                     "message": "unhandled exception in a task cancelled at the end of the test",
-                    "exception": result,
+                    "exception": task.exception(),
                     "task": task,
                 }
             )
     await loop.shutdown_asyncgens()
     await loop.shutdown_default_executor()
+    return leftovers

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks
+from . import _checks, guards
 from ._runner import LoopFactory, LoopThread, TestRunner
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
@@ -39,10 +39,21 @@ class _AsyncTestMixin:
     #: Turn the event loop's debug mode on (``True``) or off (``False``);
     #: ``None`` keeps asyncio's default (on with ``PYTHONASYNCIODEBUG`` or ``-X dev``).
     asyncio_debug: ClassVar[bool | None] = None
+    #: Seconds the async steps of each test (asyncSetUp, the test, asyncTearDown,
+    #: async cleanups) may take together; ``None`` for no limit. Unset, it is
+    #: ``settings.ASYNC_TESTCASE_TIMEOUT`` (default ``None``). See :func:`timeout`.
+    async_timeout: ClassVar[float | None]
+    #: Let tasks still pending at the end of a test be cancelled silently.
+    allow_leftover_tasks: ClassVar[bool] = False
+    #: Let threads other than the test's database thread use the database.
+    #: Their connections are closed when the test ends either way.
+    allow_foreign_thread_db_access: ClassVar[bool] = True
 
     _asyncRunner: TestRunner | None = None
     # Set on each class by _loop_thread() while its tests run.
     _async_loop_thread: ClassVar[LoopThread]
+    _asyncTornDown: bool | None = None
+    _asyncGuards: guards.TestGuards | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -106,9 +117,20 @@ class _AsyncTestMixin:
             setattr(self, name, types.MethodType(_run_on_test_loop(method.__func__), self))
         try:
             super()._setup_and_call(result, debug)  # type: ignore[misc]
-        finally:
-            # Normally closed as the last cleanup; not when debug() raised.
+        except BaseException:
+            # debug() raised, or KeyboardInterrupt cut the test short: close the
+            # loop and, if Django's rollback was skipped, run it.
+            _close_test_loop(self, report=False)
+            if self._asyncTornDown is False:
+                self._post_teardown()  # type: ignore[attr-defined]
+            raise
+        else:
+            # Normally closed as the last cleanup already.
             _close_test_loop(self)
+
+    def _post_teardown(self) -> None:
+        self._asyncTornDown = True
+        super()._post_teardown()  # type: ignore[misc]
 
     # The hooks unittest.TestCase.run() and debug() call.
 
@@ -124,9 +146,15 @@ class _AsyncTestMixin:
                 f"from synchronous code (a test runner), not from a coroutine."
             )
         cls = type(self)
-        runner = self._asyncRunner = TestRunner(
-            cls._loop_thread, cls.loop_factory, cls.asyncio_debug
+        self._asyncTornDown = False
+        debug = cls.asyncio_debug
+        test_guards = guards.TestGuards(
+            self, _AsyncTestMixin, guards.ASYNCIO_DEBUG_DEFAULT if debug is None else debug
         )
+        runner = self._asyncRunner = TestRunner(cls._loop_thread, cls.loop_factory, debug)
+        runner.budget = test_guards.budget
+        self._asyncGuards = test_guards
+        test_guards.start()
         # The first cleanup runs last: the loop closes (leftover tasks are
         # cancelled) after every other cleanup, before Django's rollback.
         self.addCleanup(_close_test_loop, self)  # type: ignore[attr-defined]
@@ -216,10 +244,16 @@ def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
     return test_method
 
 
-def _close_test_loop(test: _AsyncTestMixin) -> None:
+def _close_test_loop(test: _AsyncTestMixin, report: bool = True) -> None:
+    """Close the test's loop, then stop its guards and raise what they caught."""
     runner, test._asyncRunner = test._asyncRunner, None
-    if runner is not None:
-        runner.close()
+    test_guards, test._asyncGuards = test._asyncGuards, None
+    try:
+        if runner is not None:
+            runner.close()
+    finally:
+        if test_guards is not None and runner is not None:
+            test_guards.finish(runner.leftover_tasks, runner.loop_errors, report)
 
 
 def _raise_type_error(errors: list[str]) -> Callable[[type], None]:
@@ -247,6 +281,10 @@ class AsyncTestCase(_AsyncTestMixin, django_test.TestCase):
     Every database call of the test and its hooks, async ones included, runs in
     the test's transaction and is rolled back after it.
     """
+
+    #: Database access from another thread would escape the test's transaction,
+    #: so it fails the test unless this is True.
+    allow_foreign_thread_db_access: ClassVar[bool] = False
 
 
 __all__ = ["AsyncSimpleTestCase", "AsyncTestCase", "AsyncTransactionTestCase"]
