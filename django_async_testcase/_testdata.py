@@ -34,6 +34,7 @@ class AsyncTestDataMixin:
         super().setUpClass()  # type: ignore[misc]
         if not _defines_async_test_data(cls) or not _compat.test_data_is_class_wide(cls):
             return
+        cls._loop_thread()  # type: ignore[attr-defined]  # Started now: not test data.
         before = dict(vars(cls))
         try:
             _run_async_test_data(cls)
