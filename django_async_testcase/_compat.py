@@ -77,6 +77,18 @@ def route_thread_sensitive_calls(executor: Executor) -> None:
     AsyncToSync.executors.current = executor
 
 
+def thread_sensitive_executor() -> Executor | None:
+    """The executor thread-sensitive ``sync_to_async`` calls of this context go to.
+
+    The test's DatabaseThreadExecutor at the top of a test's task; inside an
+    ``async_to_sync`` call made from the test's thread, the executor asgiref
+    made for that call (which the test's thread then serves instead). Reads
+    the storage that ``route_thread_sensitive_calls`` writes; covered by
+    tests/test_query_tools.py.
+    """
+    return getattr(AsyncToSync.executors, "current", None)
+
+
 # Django >= 5.2 made TestCase._pre_setup and _fixture_setup classmethods; on
 # Django 4.2 they are instance methods. An override must keep the same kind.
 FIXTURE_SETUP_IS_CLASSMETHOD = isinstance(

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import CaptureQueriesContext
 
+from . import _compat
 from ._runner import TestRunner, running_test_loop
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
@@ -94,8 +95,13 @@ class DatabaseThreadContext(Generic[_T]):
 
 
 def _submit(runner: TestRunner, fn: Callable[[], _T]) -> Future[_T]:
-    """Run ``fn`` on the test's database thread, in a copy of the caller's context."""
-    return runner.executor.submit(contextvars.copy_context().run, fn)
+    """Run ``fn`` on the test's database thread, in a copy of the caller's context.
+
+    Sent where the ORM's own calls from this context go: the test's thread
+    serves either its executor or, inside a nested ``async_to_sync``, asgiref's.
+    """
+    executor = _compat.thread_sensitive_executor() or runner.executor
+    return executor.submit(contextvars.copy_context().run, fn)
 
 
 def _result(future: Future[_T]) -> _T:

@@ -57,6 +57,8 @@ class TestDataTests(SimpleTestCase):
             self.assertEqual(event["names"], ["setUpTestData"])
             self.assertEqual(event["sees_sync_attribute"], "setUpTestData")
             self.assertEqual(event["loop_thread"], "TestDataTests event loop")
+            [event] = run.event_data("on commit in asyncSetUpTestData")
+            self.assertEqual((event["captured"], event["ran"]), (1, ["MainThread"]))
 
     def test_attributes_are_isolated_per_test(self):
         for run in self.each_run():

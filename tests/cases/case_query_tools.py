@@ -7,7 +7,7 @@ checks their messages.
 import asyncio
 import threading
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connections, transaction
 
 from django_async_testcase import AsyncTestCase, AsyncTransactionTestCase
@@ -76,6 +76,19 @@ class QueryCounts:
                 await Item.objects.acount()
 
         await asyncio.create_task(child())
+
+    async def test_inside_nested_async_to_sync(self):
+        # The test's thread then serves asgiref's executor, not the test's.
+        async def count():
+            async with self.assertNumQueries(1):
+                await Item.objects.acount()
+            with self.assertNumQueries(1):
+                await Item.objects.acount()
+
+        def sync_helper():
+            async_to_sync(asyncio.wait_for)(count(), 10)
+
+        await sync_to_async(sync_helper)()
 
     async def test_through_async_client(self):
         async with self.assertNumQueries(1):

@@ -5,7 +5,7 @@ import threading
 import unittest
 
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connections, transaction
 from django.test import TestCase
 from django.test.testcases import TestData
 
@@ -57,6 +57,12 @@ class TestDataTests(LogRowsAfterClass, AsyncTestCase):
         cls.other_item = await Item.objects.using("other").acreate(name="other")
         cls.payload = {"seen_by": []}
         cls.sync_item = await Item.objects.aget(name="setUpTestData")
+        ran = []
+        async with cls.captureOnCommitCallbacks(execute=True) as callbacks:
+            await sync_to_async(transaction.on_commit)(
+                lambda: ran.append(threading.current_thread().name)
+            )
+        log(None, "on commit in asyncSetUpTestData", captured=len(callbacks), ran=ran)
 
     async def check_isolation(self):
         self.assertEqual(self.payload, {"seen_by": []})
