@@ -54,6 +54,18 @@ class QueryToolsTests(SimpleTestCase):
             [captured] = run.event_data("captured")
             self.assertEqual(len(captured["sql"]), 2)
 
+    def test_atomic_blocks_use_savepoints_in_testcase_and_transactions_otherwise(self):
+        # The same count on every backend, but not the same statements.
+        for run in self.each_run():
+            statements = {e["test"]: e["statements"] for e in run.event_data("atomic block")}
+            self.assertEqual(
+                statements,
+                {
+                    "QueryCountTests.test_atomic_block": ["SAVEPOINT", "INSERT", "RELEASE"],
+                    "TransactionQueryCountTests.test_atomic_block": ["BEGIN", "INSERT", "COMMIT"],
+                },
+            )
+
     def test_sync_code_gets_djangos_own_context_managers(self):
         for run in self.each_run():
             types = {e["test"]: e["type"] for e in run.event_data("sync context")}

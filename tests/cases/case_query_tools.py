@@ -116,6 +116,15 @@ class QueryCounts:
         test_connection = await sync_to_async(lambda: connections["default"])()
         self.assertIsNot(loop_connection, test_connection)
 
+    async def test_atomic_block(self):
+        def create_in_atomic_block():
+            with transaction.atomic():
+                Item.objects.create(name="atomic")
+
+        async with self.captureQueries() as captured:
+            await sync_to_async(create_in_atomic_block)()
+        log(self, "atomic block", statements=[query["sql"].split()[0] for query in captured])
+
     async def test_exception_in_block_propagates(self):
         with self.assertRaisesMessage(ValueError, "raised in block"):
             async with self.assertNumQueries(5):
