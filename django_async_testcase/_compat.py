@@ -91,6 +91,7 @@ def thread_sensitive_executor() -> Executor | None:
 
 # Django >= 5.2 made TestCase._pre_setup and _fixture_setup classmethods; on
 # Django 4.2 they are instance methods. An override must keep the same kind.
+# Private Django API, covered by tests/test_test_data.py on every version.
 FIXTURE_SETUP_IS_CLASSMETHOD = isinstance(
     inspect.getattr_static(django_test.TestCase, "_fixture_setup"), classmethod
 )
@@ -107,6 +108,7 @@ def test_data_is_class_wide(cls: type[django_test.TestCase]) -> bool:
     Django runs it once per class, inside the class-wide transaction, when
     every database of ``cls`` supports transactions, and, on Django >= 5.2,
     savepoints; otherwise TestCase._fixture_setup runs it before each test.
+    Private Django API, covered by tests/test_test_data.py.
     """
     supports_savepoints = getattr(cls, "_databases_support_savepoints", lambda: True)
     return bool(cls._databases_support_transactions() and supports_savepoints())  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from typing import Any
 
 # TestData is the descriptor Django's TestCase.setUpClass wraps setUpTestData's
 # attributes in (each test then reads a deep copy). It is not public API;
-# tests/test_dbtools.py checks that asyncSetUpTestData's attributes get it.
+# tests/test_test_data.py checks that asyncSetUpTestData's attributes get it.
 from django.test.testcases import TestData
 
 from . import _checks, _compat
@@ -49,7 +49,8 @@ class AsyncTestDataMixin:
     @_compat.fixture_setup_override
     def _fixture_setup(cls_or_self: Any) -> None:
         # Where the databases lack transactions (or savepoints), Django runs
-        # setUpTestData in _fixture_setup, before each test: so do we.
+        # setUpTestData in _fixture_setup, before each test: so do we. Without
+        # savepoints, it has entered per-test atomics (private API) first.
         super()._fixture_setup()  # type: ignore[misc]
         cls = cls_or_self if isinstance(cls_or_self, type) else type(cls_or_self)
         if not _defines_async_test_data(cls) or _compat.test_data_is_class_wide(cls):
