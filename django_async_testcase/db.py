@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
@@ -100,6 +101,14 @@ def _submit(runner: TestRunner, fn: Callable[[], _T]) -> Future[_T]:
     Sent where the ORM's own calls from this context go: the test's thread
     serves either its executor or, inside a nested ``async_to_sync``, asgiref's.
     """
+    if threading.current_thread() is runner.executor.thread:
+        # Already there: a synchronous cleanup is exiting the block.
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn())
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
     executor = _compat.thread_sensitive_executor() or runner.executor
     return executor.submit(contextvars.copy_context().run, fn)
 

@@ -53,6 +53,8 @@ class QueryToolsTests(SimpleTestCase):
                 self.assertIn("COUNT(*)", event["sql"][1])
             [captured] = run.event_data("captured")
             self.assertEqual(len(captured["sql"]), 2)
+            [exited] = run.event_data("exited by cleanups")
+            self.assertEqual(exited["counts"], [1, 1])
 
     def test_atomic_blocks_use_savepoints_in_testcase_and_transactions_otherwise(self):
         # The same count on every backend, but not the same statements.

@@ -169,6 +169,19 @@ class CaptureQueriesTests(AsyncTestCase):
         self.assertEqual(len(capture.captured_queries), 1)
         self.assertEqual([q["sql"] for q in capture], [capture[0]["sql"]])
 
+    async def test_exited_by_cleanups(self):
+        # Cleanups run last in, first out: the log comes after both exits.
+        self.addCleanup(
+            lambda: log(
+                self, "exited by cleanups", counts=[len(in_async_cleanup), len(in_sync_cleanup)]
+            )
+        )
+        in_async_cleanup = await self.enterAsyncContext(self.captureQueries())
+        in_sync_cleanup = self.captureQueries()
+        in_sync_cleanup.__enter__()
+        self.addCleanup(in_sync_cleanup.__exit__, None, None, None)
+        await Item.objects.acount()
+
     async def test_entered_twice(self):
         capture = self.captureQueries()
         async with capture:
