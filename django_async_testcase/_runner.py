@@ -28,6 +28,22 @@ _T = TypeVar("_T")
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
+# The TestRunner of the test whose contextvars.Context the caller runs in.
+_current_runner: contextvars.ContextVar[TestRunner] = contextvars.ContextVar("_current_runner")
+
+
+def running_test_loop() -> TestRunner | None:
+    """The TestRunner whose event loop runs the caller (a test's coroutine), or None."""
+    runner = _current_runner.get(None)
+    if runner is None or runner._loop is None:
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return runner if loop is runner._loop else None
+
+
 class LoopThread:
     """A daemon thread that runs one event loop at a time until told to stop."""
 
@@ -57,22 +73,6 @@ class LoopThread:
         """End the thread once the current loop, if any, has closed."""
         self._loops.put((None, None))
         self._thread.join()
-
-
-# The TestRunner of the test whose contextvars.Context the caller runs in.
-_current_runner: contextvars.ContextVar[TestRunner] = contextvars.ContextVar("_current_runner")
-
-
-def running_test_loop() -> TestRunner | None:
-    """The TestRunner whose event loop runs the caller (a test's coroutine), or None."""
-    runner = _current_runner.get(None)
-    if runner is None or runner._loop is None:
-        return None
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    return runner if loop is runner._loop else None
 
 
 class TestRunner:
