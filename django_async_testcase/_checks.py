@@ -6,6 +6,7 @@ import inspect
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction
+from django.test import TestCase
 
 # The checks raise on the test's behalf: keep their frames out of tracebacks.
 __unittest = True
@@ -35,12 +36,30 @@ def is_async_callable(obj: Any) -> bool:
 
 def async_class_hook_errors(cls: type) -> list[str]:
     """Messages for each class-level hook of ``cls`` defined with ``async def``."""
-    return [
+    errors = [
         f"{cls.__qualname__}.{name} is defined with `async def`, but it is called "
         f"synchronously and would never be awaited: {fix}."
         for name, fix in _SYNC_ONLY_CLASS_HOOKS.items()
         if iscoroutinefunction(getattr(cls, name, None))
     ]
+    if hasattr(cls, "asyncSetUpTestData") and not issubclass(cls, TestCase):
+        errors.append(
+            f"{cls.__qualname__}.asyncSetUpTestData would never run: only AsyncTestCase "
+            f"runs it. Use asyncSetUp, or subclass AsyncTestCase."
+        )
+    return errors
+
+
+def check_async_test_data(cls: type) -> None:
+    """Raise TypeError unless ``cls.asyncSetUpTestData`` is an async classmethod."""
+    hook = inspect.getattr_static(cls, "asyncSetUpTestData")
+    if not isinstance(hook, classmethod) or not iscoroutinefunction(hook.__func__):
+        sync = isinstance(hook, classmethod) or not iscoroutinefunction(hook)
+        raise TypeError(
+            f"{cls.__qualname__}.asyncSetUpTestData must be defined as "
+            f"`@classmethod async def asyncSetUpTestData(cls)`"
+            + ("; put synchronous code in setUpTestData." if sync else ".")
+        )
 
 
 def check_sync_test_hook(test: Any, name: str) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from asgiref.sync import AsyncToSync
+from django import test as django_test
 
 # unittest and pytest leave out frames of modules that set __unittest; Python
 # 3.10's unittest only drops them at the ends of a traceback, so a test's own
@@ -91,3 +93,40 @@ def route_thread_sensitive_calls(executor: Executor) -> None:
     Covered by tests/test_asgiref_routing.py on every supported version.
     """
     AsyncToSync.executors.current = executor
+
+
+def thread_sensitive_executor() -> Executor | None:
+    """The executor thread-sensitive ``sync_to_async`` calls of this context go to.
+
+    The test's DatabaseThreadExecutor at the top of a test's task; inside an
+    ``async_to_sync`` call made from the test's thread, the executor asgiref
+    made for that call (which the test's thread then serves instead). Reads
+    the storage that ``route_thread_sensitive_calls`` writes; covered by
+    tests/test_query_tools.py.
+    """
+    return getattr(AsyncToSync.executors, "current", None)
+
+
+# Django >= 5.2 made TestCase._pre_setup and _fixture_setup classmethods; on
+# Django 4.2 they are instance methods. An override must keep the same kind.
+# Private Django API, covered by tests/test_test_data.py on every version.
+FIXTURE_SETUP_IS_CLASSMETHOD = isinstance(
+    inspect.getattr_static(django_test.TestCase, "_fixture_setup"), classmethod
+)
+
+
+def fixture_setup_override(func: Callable[[Any], None]) -> Any:
+    """Make ``func(cls_or_self)`` an override of TestCase._fixture_setup on this Django."""
+    return classmethod(func) if FIXTURE_SETUP_IS_CLASSMETHOD else func
+
+
+def test_data_is_class_wide(cls: type[django_test.TestCase]) -> bool:
+    """Whether TestCase.setUpClass ran ``cls.setUpTestData`` (else each test does).
+
+    Django runs it once per class, inside the class-wide transaction, when
+    every database of ``cls`` supports transactions, and, on Django >= 5.2,
+    savepoints; otherwise TestCase._fixture_setup runs it before each test.
+    Private Django API, covered by tests/test_test_data.py.
+    """
+    supports_savepoints = getattr(cls, "_databases_support_savepoints", lambda: True)
+    return bool(cls._databases_support_transactions() and supports_savepoints())  # type: ignore[attr-defined]

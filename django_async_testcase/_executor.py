@@ -8,6 +8,10 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
+# unittest and pytest leave out frames of modules that set __unittest: a
+# failure raised by a call served here is shown from the test's own code.
+__unittest = True
+
 _T = TypeVar("_T")
 
 

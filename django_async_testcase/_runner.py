@@ -29,6 +29,22 @@ _T = TypeVar("_T")
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
+# The TestRunner of the test whose contextvars.Context the caller runs in.
+_current_runner: contextvars.ContextVar[TestRunner] = contextvars.ContextVar("_current_runner")
+
+
+def running_test_loop() -> TestRunner | None:
+    """The TestRunner whose event loop runs the caller (a test's coroutine), or None."""
+    runner = _current_runner.get(None)
+    if runner is None or runner._loop is None:
+        return None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return runner if loop is runner._loop else None
+
+
 class LoopThread:
     """A daemon thread that runs one event loop at a time until told to stop."""
 
@@ -90,6 +106,7 @@ class TestRunner:
         debug: bool | None,
     ) -> None:
         self.context = contextvars.copy_context()
+        self.context.run(_current_runner.set, self)
         self.executor = DatabaseThreadExecutor()
         self._loop_thread = loop_thread
         self._loop_factory = loop_factory or asyncio.new_event_loop

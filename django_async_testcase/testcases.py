@@ -15,6 +15,8 @@ from django import test as django_test
 
 from . import _checks, guards
 from ._runner import LoopFactory, LoopThread, TestRunner
+from ._testdata import AsyncTestDataMixin
+from .db import OnCommitToolsMixin, QueryToolsMixin
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
 # failing test's traceback starts at the test's own code.
@@ -267,7 +269,7 @@ class AsyncSimpleTestCase(_AsyncTestMixin, django_test.SimpleTestCase):
     """:class:`django.test.SimpleTestCase` with async hooks and one event loop per test."""
 
 
-class AsyncTransactionTestCase(_AsyncTestMixin, django_test.TransactionTestCase):
+class AsyncTransactionTestCase(QueryToolsMixin, _AsyncTestMixin, django_test.TransactionTestCase):
     """:class:`django.test.TransactionTestCase` with async hooks and one event loop per test.
 
     The database is flushed after each test, as in Django's class; database
@@ -275,7 +277,13 @@ class AsyncTransactionTestCase(_AsyncTestMixin, django_test.TransactionTestCase)
     """
 
 
-class AsyncTestCase(_AsyncTestMixin, django_test.TestCase):
+class AsyncTestCase(
+    AsyncTestDataMixin,
+    OnCommitToolsMixin,
+    QueryToolsMixin,
+    _AsyncTestMixin,
+    django_test.TestCase,
+):
     """:class:`django.test.TestCase` with async hooks and one event loop per test.
 
     Every database call of the test and its hooks, async ones included, runs in

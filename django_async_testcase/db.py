@@ -1,0 +1,223 @@
+"""Django's database test tools, usable in the coroutines of a test.
+
+In a test's coroutine the caller is on the event loop thread, where
+``connections[alias]`` is not the connection the ORM uses and synchronous
+database calls raise ``SynchronousOnlyOperation``. The helpers here return
+context managers that Django's own implementation enters and exits on the
+test's database thread (the thread that owns its transaction), so they see the
+very connection every ``await Model.objects...`` call uses. Outside a test's
+coroutine they return Django's own context managers, unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.test.utils import CaptureQueriesContext
+
+from . import _compat
+from ._runner import TestRunner, running_test_loop
+
+# unittest and pytest leave out frames of modules that set __unittest, so a
+# failing assertion's traceback ends at the test's own code.
+__unittest = True
+
+_T = TypeVar("_T")
+
+
+class DatabaseThreadContext(Generic[_T]):
+    """Enter and exit a context manager on the test's database thread.
+
+    ``factory`` makes the context manager; it is called on that thread too,
+    so it may look up ``connections[alias]``. Usable once, with ``with`` (the
+    event loop waits, briefly, for each step) or ``async with``.
+    """
+
+    def __init__(
+        self, runner: TestRunner, factory: Callable[[], AbstractContextManager[_T]]
+    ) -> None:
+        self._runner = runner
+        self._factory = factory
+        self._manager: AbstractContextManager[_T] | None = None
+        self._entered = False
+
+    def __enter__(self) -> _T:
+        return _result(self._on_database_thread(self._enter))
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return _result(self._on_database_thread(self._exit, exc_type, exc, tb))
+
+    async def __aenter__(self) -> _T:
+        return await _async_result(self._on_database_thread(self._enter))
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return await _async_result(self._on_database_thread(self._exit, exc_type, exc, tb))
+
+    def _on_database_thread(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        return _submit(self._runner, functools.partial(fn, *args))
+
+    def _enter(self) -> _T:
+        if self._entered:
+            raise RuntimeError(
+                f"{type(self).__name__} objects can be entered only once; call the "
+                f"test case method again for another block."
+            )
+        self._entered = True
+        self._manager = self._factory()
+        return self._manager.__enter__()
+
+    def _exit(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        assert self._manager is not None
+        return self._manager.__exit__(exc_type, exc, tb)
+
+
+def _submit(runner: TestRunner, fn: Callable[[], _T]) -> Future[_T]:
+    """Run ``fn`` on the test's database thread, in a copy of the caller's context.
+
+    Sent where the ORM's own calls from this context go: the test's thread
+    serves either its executor or, inside a nested ``async_to_sync``, asgiref's.
+    """
+    if threading.current_thread() is runner.executor.thread:
+        # Already there: a synchronous cleanup is exiting the block.
+        future: Future[_T] = Future()
+        try:
+            future.set_result(fn())
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+    executor = _compat.thread_sensitive_executor() or runner.executor
+    return executor.submit(contextvars.copy_context().run, fn)
+
+
+def _result(future: Future[_T]) -> _T:
+    """Wait for ``future``; raise its exception without concurrent.futures' frames."""
+    exc = future.exception()
+    if exc is not None:
+        try:
+            raise exc
+        finally:
+            del exc
+    return future.result()
+
+
+async def _async_result(future: Future[_T]) -> _T:
+    """Await ``future``; if the awaiting task is cancelled, the call still completes."""
+    waiter = asyncio.wrap_future(future)
+    # The outcome is read from ``future``: mark the waiter's as read.
+    waiter.add_done_callback(lambda waiter: waiter.cancelled() or waiter.exception())
+    await asyncio.wait([waiter])
+    return _result(future)
+
+
+class CaptureQueries(DatabaseThreadContext[CaptureQueriesContext]):
+    """:class:`~django.test.utils.CaptureQueriesContext` on the test's database thread.
+
+    Like it, it has ``captured_queries`` and supports ``len()``, iteration and
+    indexing once entered.
+    """
+
+    @property
+    def captured_queries(self) -> list[dict[str, str]]:
+        """The queries run on the test's connection inside the block (or so far)."""
+        if self._manager is None:
+            raise RuntimeError("Enter the captureQueries() block before reading its queries.")
+        return self._manager.captured_queries  # type: ignore[attr-defined,no-any-return]
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return iter(self.captured_queries)
+
+    def __getitem__(self, index: int) -> dict[str, str]:
+        return self.captured_queries[index]
+
+    def __len__(self) -> int:
+        return len(self.captured_queries)
+
+
+class QueryToolsMixin:
+    """``assertNumQueries`` and ``captureQueries`` that work in coroutines too."""
+
+    def assertNumQueries(
+        self,
+        num: int,
+        func: Callable[..., Any] | None = None,
+        *args: Any,
+        using: str = DEFAULT_DB_ALIAS,
+        **kwargs: Any,
+    ) -> Any:
+        """Fail unless ``num`` queries run on ``using`` in the block (or in ``func``).
+
+        In a coroutine use ``with`` or ``async with``; the queries counted are
+        those of the test's connection, whatever thread made them. ``func``,
+        if given, is called on the test's database thread.
+        """
+        django_method = super().assertNumQueries  # type: ignore[misc]
+        runner = running_test_loop()
+        if runner is None:
+            return django_method(num, func, *args, using=using, **kwargs)
+        if func is not None:
+            call = functools.partial(django_method, num, func, *args, using=using, **kwargs)
+            return _result(_submit(runner, call))
+        return DatabaseThreadContext(runner, functools.partial(django_method, num, using=using))
+
+    def captureQueries(
+        self, *, using: str = DEFAULT_DB_ALIAS
+    ) -> CaptureQueries | CaptureQueriesContext:
+        """Capture the queries run on ``using`` in the block, as CaptureQueriesContext does.
+
+        The block's value (and the returned object) has ``captured_queries``
+        and supports ``len()``.
+        """
+        runner = running_test_loop()
+        if runner is None:
+            return CaptureQueriesContext(connections[using])
+        return CaptureQueries(runner, lambda: CaptureQueriesContext(connections[using]))
+
+
+class OnCommitToolsMixin:
+    """``captureOnCommitCallbacks`` that works in coroutines too."""
+
+    @classmethod
+    def captureOnCommitCallbacks(
+        cls, *, using: str = DEFAULT_DB_ALIAS, execute: bool = False
+    ) -> Any:
+        """Capture the ``transaction.on_commit()`` callbacks registered in the block.
+
+        In a coroutine use ``with`` or ``async with``: the callbacks are
+        those of the test's connection, and with ``execute=True`` they run on
+        the test's database thread, as in a synchronous test (callbacks they
+        register are captured and run too).
+        """
+        django_method = super().captureOnCommitCallbacks  # type: ignore[misc]
+        runner = running_test_loop()
+        if runner is None:
+            return django_method(using=using, execute=execute)
+        return DatabaseThreadContext(
+            runner, functools.partial(django_method, using=using, execute=execute)
+        )
+
+
+__all__ = ["CaptureQueries", "DatabaseThreadContext", "OnCommitToolsMixin", "QueryToolsMixin"]
