@@ -163,8 +163,8 @@ class TestRunner:
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
-        self._loop = loop
         self._loop_thread().run_forever(loop, self._notify_closed)
+        self._loop = loop  # Only once running: close() waits for it to stop.
         return loop
 
     def _record_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
