@@ -73,3 +73,38 @@ def route_thread_sensitive_calls(executor: Executor) -> None:
     Covered by tests/test_asgiref_routing.py on every supported version.
     """
     AsyncToSync.executors.current = executor
+
+
+def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None:
+    """Make tasks created on ``loop`` route thread-sensitive calls to ``executor``.
+
+    A task inherits the routing of the task that creates it, except when it is
+    created in another context: asgiref's ``ApplicationCommunicator`` (so every
+    Channels communicator) starts the application in an empty
+    ``contextvars.Context``, whose ORM calls would otherwise go to asgiref's
+    process-wide thread and its own connection, outside the test's transaction.
+    A context that already routes them elsewhere (a nested ``async_to_sync``)
+    keeps its routing. The factory wraps any factory already set on ``loop``.
+    """
+    previous = loop.get_task_factory()
+
+    def task_factory(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+    ) -> asyncio.Future[Any]:
+        if PY311:
+            context = kwargs.get("context") or contextvars.copy_context()
+            kwargs["context"] = context
+            context.run(_route_if_unset, executor)
+        else:
+            # Python 3.10's tasks copy the context they are created in.
+            _route_if_unset(executor)
+        if previous is None:
+            return asyncio.Task(coro, loop=loop, **kwargs)
+        return previous(loop, coro, **kwargs)
+
+    loop.set_task_factory(task_factory)  # type: ignore[arg-type]
+
+
+def _route_if_unset(executor: Executor) -> None:
+    if getattr(AsyncToSync.executors, "current", None) is None:
+        route_thread_sensitive_calls(executor)

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._compat import create_task_in_context, route_thread_sensitive_calls
+from ._compat import create_task_in_context, route_new_tasks, route_thread_sensitive_calls
 from ._executor import DatabaseThreadExecutor
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
@@ -116,6 +116,7 @@ class TestRunner:
         loop = self._loop_factory()
         if self._debug is not None:
             loop.set_debug(self._debug)
+        route_new_tasks(loop, self.executor)
         self._loop = loop
         self._loop_thread().run_forever(loop, self._notify_closed)
         return loop

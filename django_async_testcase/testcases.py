@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks
+from . import _checks, _connections
 from ._runner import LoopFactory, LoopThread, TestRunner
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
@@ -238,5 +238,28 @@ class AsyncTestCase(_AsyncTestMixin, django_test.TestCase):
     the test's transaction and is rolled back after it.
     """
 
+    @classmethod
+    def setUpClass(cls) -> None:
+        # close_old_connections() (Django's request signals, Channels'
+        # database_sync_to_async) must not close the class's transaction.
+        undo = _connections.keep_open_in_atomic_blocks(cls._databases_names(include_mirrors=False))
+        cls.addClassCleanup(undo)  # type: ignore[attr-defined]
+        super().setUpClass()
 
-__all__ = ["AsyncSimpleTestCase", "AsyncTestCase", "AsyncTransactionTestCase"]
+
+class AsyncLiveServerTestCase(_AsyncTestMixin, django_test.LiveServerTestCase):
+    """:class:`django.test.LiveServerTestCase` with async hooks and one event loop per test.
+
+    A live HTTP server runs in a thread for the whole class, at
+    ``live_server_url``; async tests can call it with any async HTTP client.
+    As in :class:`AsyncTransactionTestCase`, rows are committed, so the
+    server sees them, and the database is flushed after each test.
+    """
+
+
+__all__ = [
+    "AsyncLiveServerTestCase",
+    "AsyncSimpleTestCase",
+    "AsyncTestCase",
+    "AsyncTransactionTestCase",
+]

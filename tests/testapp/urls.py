@@ -5,4 +5,6 @@ from . import views
 urlpatterns = [
     path("items/", views.items),
     path("items/create/", views.create_item),
+    path("whoami/", views.whoami),
+    path("setting/<str:name>/", views.setting),
 ]
