@@ -7,4 +7,5 @@ urlpatterns = [
     path("items/create/", views.create_item),
     path("whoami/", views.whoami),
     path("setting/<str:name>/", views.setting),
+    path("hello/", views.hello),
 ]

@@ -29,3 +29,15 @@ async def whoami(request):
 
 async def setting(request, name):
     return JsonResponse({"value": getattr(settings, name, None)})
+
+
+def greeting():
+    return "real"
+
+
+async def agreeting():
+    return "real"
+
+
+async def hello(request):
+    return JsonResponse({"sync": greeting(), "async": await agreeting()})
