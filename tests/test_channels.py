@@ -4,6 +4,7 @@ Runs tests/cases/case_channels.py under Django's runner and pytest. Skipped
 when Channels is not installed (it is an optional dependency).
 """
 
+import functools
 import unittest
 
 from django.test import SimpleTestCase
@@ -24,16 +25,38 @@ TESTS = [
 ]
 
 
-@unittest.skipIf(channels is None, "Channels is not installed")
-class ChannelsTests(SimpleTestCase):
+@functools.cache
+def case_runs():
+    """One run of the case module per runner, shared by the classes below."""
+    return run_both("tests.cases.case_channels")
+
+
+class Runs(SimpleTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.runs = run_both("tests.cases.case_channels")
+        cls.runs = case_runs()
 
     def each_run(self):
         return [self.runs[runner] for runner in RUNNERS]
 
+
+class EmptyContextTaskTests(Runs):
+    """Without Channels: a task created in an empty context still uses the test's connection."""
+
+    def test_task_in_empty_context_uses_test_connection(self):
+        for run in self.each_run():
+            test = "EmptyContextTaskTests.test_task_in_empty_context"
+            self.assertEqual(run.outcome(test), "passed", run.details(test))
+            [event] = run.event_data("empty context")
+            self.assertEqual(event["count"], 1, event)
+            self.assertIs(event["same_connection"], True, event)
+            # A task factory set by the class's loop_factory still runs.
+            self.assertIs(event["factory_called"], True, event)
+
+
+@unittest.skipIf(channels is None, "Channels is not installed")
+class ChannelsTests(Runs):
     def test_all_pass(self):
         for run in self.each_run():
             for cls in ("ChannelsTests", "TransactionChannelsTests"):

@@ -1,5 +1,7 @@
 """Channels' communicators and database_sync_to_async inside AsyncTestCase."""
 
+import asyncio
+import contextvars
 import unittest
 
 from asgiref.sync import sync_to_async
@@ -148,3 +150,40 @@ class TransactionChannelsTests(Channels, AsyncTransactionTestCase):
         # Outside a transaction, close_old_connections may replace the
         # connection (CONN_MAX_AGE = 0); only the rows matter here.
         self.assertGreaterEqual(await Item.objects.acount(), 1)
+
+
+def counting_loop():
+    """A loop with a task factory of its own, which the test's routing must keep."""
+    loop = asyncio.new_event_loop()
+
+    def task_factory(loop, coro, **kwargs):
+        EmptyContextTaskTests.factory_calls += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(task_factory)
+    return loop
+
+
+class EmptyContextTaskTests(AsyncTestCase):
+    """What Channels' communicators do, without Channels: a task in an empty context."""
+
+    loop_factory = staticmethod(counting_loop)
+    factory_calls = 0
+
+    async def test_task_in_empty_context(self):
+        await Item.objects.acreate(name="test")
+        calls = self.factory_calls
+        task = contextvars.Context().run(asyncio.create_task, Item.objects.acount())
+        log(
+            self,
+            "empty context",
+            count=await task,
+            same_connection=await contextvars.Context().run(
+                asyncio.create_task, sync_to_async(connection_state)()
+            )
+            == self.state,
+            factory_called=self.factory_calls > calls,
+        )
+
+    async def asyncSetUp(self):
+        self.state = await sync_to_async(connection_state)()
