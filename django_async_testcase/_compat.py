@@ -92,9 +92,16 @@ def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
         if PY311:
-            context = kwargs.get("context") or contextvars.copy_context()
-            kwargs["context"] = context
-            context.run(_route_if_unset, executor)
+            context = kwargs.get("context")
+            if context is None:
+                # What the task would copy anyway; a fresh copy is never entered.
+                context = kwargs["context"] = contextvars.copy_context()
+            try:
+                context.run(_route_if_unset, executor)
+            except RuntimeError:
+                # A context entered right now (in this thread or another) is
+                # one a task of the test already runs in, so already routed.
+                pass
         else:
             # Python 3.10's tasks copy the context they are created in.
             _route_if_unset(executor)

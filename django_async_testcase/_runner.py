@@ -85,6 +85,18 @@ class TestRunner:
         """Run ``awaitable`` on the test's loop; serve database work until it ends."""
         if self._closed:
             raise RuntimeError("This test's event loop is already closed.")
+        try:
+            # The task would run in the test's context: it must not be in use.
+            self.context.run(_nothing)
+        except RuntimeError:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()  # Never started: no "never awaited" warning.
+            raise RuntimeError(
+                "Cannot run a coroutine of the test from synchronous code of the same "
+                "test (a sync test method, setUp, tearDown or a sync cleanup): make "
+                "the caller `async def` and await the coroutine, or move the call "
+                "to an async hook."
+            ) from None
         loop = self._loop or self._start_loop()
         executor = self.executor
         wakeup = executor.new_wakeup()
@@ -140,6 +152,10 @@ class TestRunner:
             self._closed = True
             self._loop = None
             self.executor.shutdown()
+
+
+def _nothing() -> None:
+    pass
 
 
 async def _shutdown() -> None:

@@ -200,10 +200,23 @@ def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
 
     @functools.wraps(func)
     def test_method(self: _AsyncTestMixin, *args: Any, **kwargs: Any) -> Any:
-        return self._runner().run(func(self, *args, **kwargs))
+        coro = func(self, *args, **kwargs)
+        if _in_running_loop():
+            # Called from a coroutine (a test awaiting another test method,
+            # as Django's own suite does): hand back the coroutine to await.
+            return coro
+        return self._runner().run(coro)
 
     setattr(test_method, _COROUTINE_ATTR, func)
     return test_method
+
+
+def _in_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _close_test_loop(test: _AsyncTestMixin) -> None:
