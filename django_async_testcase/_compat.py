@@ -85,26 +85,25 @@ def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None
     process-wide thread and its own connection, outside the test's transaction.
     A context that already routes them elsewhere (a nested ``async_to_sync``)
     keeps its routing. The factory wraps any factory already set on ``loop``.
+    Covered by tests/test_channels.py (EmptyContextTaskTests without Channels).
     """
     previous = loop.get_task_factory()
 
     def task_factory(
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
-        if PY311:
-            context = kwargs.get("context")
-            if context is None:
-                # What the task would copy anyway; a fresh copy is never entered.
-                context = kwargs["context"] = contextvars.copy_context()
+        context = kwargs.get("context")
+        if context is None:
+            # The task copies the current context (the creator's own context,
+            # or the empty one asgiref's communicator is running in).
+            _route_if_unset(executor)
+        else:
             try:
                 context.run(_route_if_unset, executor)
             except RuntimeError:
                 # A context entered right now (in this thread or another) is
                 # one a task of the test already runs in, so already routed.
                 pass
-        else:
-            # Python 3.10's tasks copy the context they are created in.
-            _route_if_unset(executor)
         if previous is None:
             return asyncio.Task(coro, loop=loop, **kwargs)
         return previous(loop, coro, **kwargs)
