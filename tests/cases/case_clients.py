@@ -123,7 +123,7 @@ class SettingsTests(AsyncTestCase):
 
 
 class OutsideTests(AsyncSimpleTestCase):
-    """Runs after SettingsTests (alphabetical order in each runner is not relied on)."""
+    """The class-level settings of SettingsTests are not in effect in another class."""
 
     async def test_class_settings_are_gone(self):
         log(
