@@ -130,3 +130,44 @@ def test_data_is_class_wide(cls: type[django_test.TestCase]) -> bool:
     """
     supports_savepoints = getattr(cls, "_databases_support_savepoints", lambda: True)
     return bool(cls._databases_support_transactions() and supports_savepoints())  # type: ignore[attr-defined]
+
+
+def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None:
+    """Make tasks created on ``loop`` route thread-sensitive calls to ``executor``.
+
+    A task inherits the routing of the task that creates it, except when it is
+    created in another context: asgiref's ``ApplicationCommunicator`` (so every
+    Channels communicator) starts the application in an empty
+    ``contextvars.Context``, whose ORM calls would otherwise go to asgiref's
+    process-wide thread and its own connection, outside the test's transaction.
+    A context that already routes them elsewhere (a nested ``async_to_sync``)
+    keeps its routing. The factory wraps any factory already set on ``loop``.
+    Covered by tests/test_channels.py (EmptyContextTaskTests without Channels).
+    """
+    previous = loop.get_task_factory()
+
+    def task_factory(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+    ) -> asyncio.Future[Any]:
+        context = kwargs.get("context")
+        if context is None:
+            # The task copies the current context (the creator's own context,
+            # or the empty one asgiref's communicator is running in).
+            _route_if_unset(executor)
+        else:
+            try:
+                context.run(_route_if_unset, executor)
+            except RuntimeError:
+                # A context entered right now (in this thread or another) is
+                # one a task of the test already runs in, so already routed.
+                pass
+        if previous is None:
+            return asyncio.Task(coro, loop=loop, **kwargs)
+        return previous(loop, coro, **kwargs)
+
+    loop.set_task_factory(task_factory)  # type: ignore[arg-type]
+
+
+def _route_if_unset(executor: Executor) -> None:
+    if getattr(AsyncToSync.executors, "current", None) is None:
+        route_thread_sensitive_calls(executor)

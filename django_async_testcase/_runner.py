@@ -16,7 +16,12 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from ._compat import cancel_requested, create_task_in_context, route_thread_sensitive_calls
+from ._compat import (
+    cancel_requested,
+    create_task_in_context,
+    route_new_tasks,
+    route_thread_sensitive_calls,
+)
 from ._executor import DatabaseThreadExecutor
 from .guards import CANCEL_GRACE, Budget, clean_traceback, describe_task
 
@@ -124,6 +129,18 @@ class TestRunner:
         """Run ``awaitable`` on the test's loop; serve database work until it ends."""
         if self._closed:
             raise RuntimeError("This test's event loop is already closed.")
+        try:
+            # The task would run in the test's context: it must not be in use.
+            self.context.run(_nothing)
+        except RuntimeError:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()  # Never started: no "never awaited" warning.
+            raise RuntimeError(
+                "Cannot run a coroutine of the test from synchronous code of the same "
+                "test (a sync test method, setUp, tearDown or a sync cleanup): make "
+                "the caller `async def` and await the coroutine, or move the call "
+                "to an async hook."
+            ) from None
         loop = self._loop or self._start_loop()
         executor = self.executor
         budget = self.budget
@@ -163,6 +180,7 @@ class TestRunner:
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
+        route_new_tasks(loop, self.executor)
         self._loop_thread().run_forever(loop, self._notify_closed)
         self._loop = loop  # Only once running: close() waits for it to stop.
         return loop
@@ -190,6 +208,10 @@ class TestRunner:
             self._closed = True
             self._loop = None
             self.executor.shutdown()
+
+
+def _nothing() -> None:
+    pass
 
 
 async def _shutdown() -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks, guards
+from . import _checks, _connections, guards
 from ._runner import LoopFactory, LoopThread, TestRunner
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
@@ -240,10 +240,23 @@ def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
 
     @functools.wraps(func)
     def test_method(self: _AsyncTestMixin, *args: Any, **kwargs: Any) -> Any:
-        return self._runner().run(func(self, *args, **kwargs))
+        coro = func(self, *args, **kwargs)
+        if _in_running_loop():
+            # Called from a coroutine (a test awaiting another test method,
+            # as Django's own suite does): hand back the coroutine to await.
+            return coro
+        return self._runner().run(coro)
 
     setattr(test_method, _COROUTINE_ATTR, func)
     return test_method
+
+
+def _in_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _close_test_loop(test: _AsyncTestMixin, report: bool = True) -> None:
@@ -294,5 +307,28 @@ class AsyncTestCase(
     #: so it fails the test unless this is True.
     allow_foreign_thread_db_access: ClassVar[bool] = False
 
+    @classmethod
+    def setUpClass(cls) -> None:
+        # close_old_connections() (Django's request signals, Channels'
+        # database_sync_to_async) must not close the class's transaction.
+        undo = _connections.keep_open_in_atomic_blocks(cls._databases_names(include_mirrors=False))
+        cls.addClassCleanup(undo)  # type: ignore[attr-defined]
+        super().setUpClass()
 
-__all__ = ["AsyncSimpleTestCase", "AsyncTestCase", "AsyncTransactionTestCase"]
+
+class AsyncLiveServerTestCase(_AsyncTestMixin, django_test.LiveServerTestCase):
+    """:class:`django.test.LiveServerTestCase` with async hooks and one event loop per test.
+
+    A live HTTP server runs in a thread for the whole class, at
+    ``live_server_url``; async tests can call it with any async HTTP client.
+    As in :class:`AsyncTransactionTestCase`, rows are committed, so the
+    server sees them, and the database is flushed after each test.
+    """
+
+
+__all__ = [
+    "AsyncLiveServerTestCase",
+    "AsyncSimpleTestCase",
+    "AsyncTestCase",
+    "AsyncTransactionTestCase",
+]

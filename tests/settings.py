@@ -53,3 +53,5 @@ SECRET_KEY = "django-async-testcase-tests"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 ALLOWED_HOSTS = ["*"]
+# LiveServerTestCase serves static files under STATIC_URL.
+STATIC_URL = "/static/"
