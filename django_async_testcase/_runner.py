@@ -38,24 +38,30 @@ class LoopThread:
 
     def _main(self) -> None:
         while True:
-            loop, closed = self._loops.get()
+            loop, first, closed = self._loops.get()
             if loop is None:
                 return
             try:
                 asyncio.set_event_loop(loop)
+                loop.call_soon(first)
                 loop.run_forever()
             finally:
                 asyncio.set_event_loop(None)
                 loop.close()
                 closed()
 
-    def run_forever(self, loop: asyncio.AbstractEventLoop, closed: Callable[[], None]) -> None:
-        """Run ``loop`` until it is stopped, then close it and call ``closed``."""
-        self._loops.put((loop, closed))
+    def run_forever(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        first: Callable[[], None],
+        closed: Callable[[], None],
+    ) -> None:
+        """Run ``loop``, first calling ``first``, until stopped; then close it and call ``closed``."""
+        self._loops.put((loop, first, closed))
 
     def stop(self) -> None:
         """End the thread once the current loop, if any, has closed."""
-        self._loops.put((None, None))
+        self._loops.put((None, None, None))
         self._thread.join()
 
 
@@ -85,60 +91,85 @@ class TestRunner:
         """Run ``awaitable`` on the test's loop; serve database work until it ends."""
         if self._closed:
             raise RuntimeError("This test's event loop is already closed.")
-        loop = self._loop or self._start_loop()
         executor = self.executor
         wakeup = executor.new_wakeup()
         finished: list[asyncio.Task[_T]] = []
+        start = self._starter(
+            awaitable, lambda task: (finished.append(task), executor.wake(wakeup))
+        )
+        if self._loop is None:
+            self._start_loop(start)
+        else:
+            self._loop.call_soon_threadsafe(start)
+        executor.serve_until(wakeup)
+        return _result(finished.pop())
+
+    def _starter(
+        self, awaitable: Awaitable[_T], done: Callable[[asyncio.Task[_T]], object]
+    ) -> Callable[[], None]:
+        """A callback that, on the loop, runs ``awaitable`` as a task and then calls ``done``."""
 
         def start() -> None:
+            loop = asyncio.get_running_loop()
             task = create_task_in_context(loop, self._step(awaitable), self.context)
-            task.add_done_callback(lambda task: (finished.append(task), executor.wake(wakeup)))
+            task.add_done_callback(done)
 
-        loop.call_soon_threadsafe(start)
-        executor.serve_until(wakeup)
-        task = finished.pop()
-        if task.cancelled():
-            raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
-        exc = task.exception()
-        if exc is not None:
-            del task
-            try:
-                raise exc
-            finally:
-                del exc
-        return task.result()
+        return start
 
     async def _step(self, awaitable: Awaitable[_T]) -> _T:
         route_thread_sensitive_calls(self.executor)
         return await awaitable
 
-    def _start_loop(self) -> asyncio.AbstractEventLoop:
+    def _start_loop(self, first: Callable[[], None]) -> None:
         loop = self._loop_factory()
         if self._debug is not None:
             loop.set_debug(self._debug)
         self._loop = loop
-        self._loop_thread().run_forever(loop, self._notify_closed)
-        return loop
+        self._loop_thread().run_forever(loop, first, self._notify_closed)
 
     def _notify_closed(self) -> None:
         self.executor.wake(self._closed_wakeup)
 
     def close(self) -> None:
-        """Cancel leftover tasks, close the loop and stop taking database work."""
+        """Cancel leftover tasks, close the loop and stop taking database work.
+
+        One trip to the loop thread: the shutdown task stops the loop when it
+        ends, and the loop thread reports once the loop is closed.
+        """
         if self._closed:
             return
+        loop = self._loop
         try:
-            if self._loop is not None:
-                try:
-                    self.run(_shutdown())
-                finally:
-                    self._closed_wakeup = self.executor.new_wakeup()
-                    self._loop.call_soon_threadsafe(self._loop.stop)
-                    self.executor.serve_until(self._closed_wakeup)
+            if loop is not None:
+                finished: list[asyncio.Task[None]] = []
+
+                def done(task: asyncio.Task[None]) -> None:
+                    finished.append(task)
+                    loop.stop()
+
+                self._closed_wakeup = self.executor.new_wakeup()
+                loop.call_soon_threadsafe(self._starter(_shutdown(), done))
+                self.executor.serve_until(self._closed_wakeup)
+                if finished:
+                    _result(finished.pop())
         finally:
             self._closed = True
             self._loop = None
             self.executor.shutdown()
+
+
+def _result(task: asyncio.Task[_T]) -> _T:
+    """The result of a finished task, or raise its exception."""
+    if task.cancelled():
+        raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
+    exc = task.exception()
+    if exc is not None:
+        del task
+        try:
+            raise exc
+        finally:
+            del exc
+    return task.result()
 
 
 async def _shutdown() -> None:

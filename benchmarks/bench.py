@@ -1,0 +1,458 @@
+#!/usr/bin/env python
+"""How long an async Django test takes: Django's own path against AsyncTestCase.
+
+    python benchmarks/bench.py [--n 400] [--rounds 5] [--db sqlite] [--db postgresql]
+                               [--docs docs]
+
+Generates a small Django project in a temporary directory with three suites of
+N tests, each test creating one row and counting the rows:
+
+- ``sync``: ``django.test.TestCase`` with plain methods (the floor);
+- ``native``: ``django.test.TestCase`` with ``async def`` methods (Django's path:
+  one ``async_to_sync``, so one new thread and event loop, per test);
+- ``ours``: ``django_async_testcase.AsyncTestCase`` with ``async def`` methods.
+
+Each suite runs in its own ``manage.py test`` process, and the suites take
+turns in every round, so that a change in the machine's load hits all three.
+Only the test run is timed: a test runner measures around ``run_suite``
+(setUpClass, the tests and tearDownClass of every class), not Python's start-up,
+the test database's creation or the migrations. The result is the median over
+the rounds of (time of the run) / N.
+
+Memory: each suite also runs with 10 × N tests; the growth of the process's
+peak resident memory from N to 10 × N tests is compared with the sync suite's.
+After every run the runner also counts threads, event loops, open file
+descriptors and open database connections before and after ``run_suite``: a
+difference is reported as something left behind.
+
+``--docs DIR`` writes DIR/_static/benchmark.svg (the chart) and
+DIR/_static/benchmark-results.txt (the reStructuredText table the docs include).
+The packages used are those of the Python that runs this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ("sync", "native", "ours")
+LABELS = {
+    "sync": "TestCase, sync methods",
+    "native": "TestCase, async methods",
+    "ours": "AsyncTestCase, async methods",
+}
+TESTS_PER_CLASS = 10
+
+# --- the generated project ---------------------------------------------------
+
+SETTINGS = """\
+import os
+
+BACKEND = os.environ.get("BENCH_DB", "sqlite")
+if BACKEND == "sqlite":
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "bench.sqlite3"}}
+elif BACKEND == "postgresql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "bench",
+            "HOST": os.environ.get("BENCH_DB_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("BENCH_DB_PORT", "5432"),
+            "USER": os.environ.get("BENCH_DB_USER", "postgres"),
+            "PASSWORD": os.environ.get("BENCH_DB_PASSWORD", ""),
+            "TEST": {"NAME": f"test_bench_{os.getpid()}"},
+        }
+    }
+else:
+    raise ValueError(f"BENCH_DB={BACKEND!r}: use sqlite or postgresql")
+INSTALLED_APPS = ["benchapp"]
+SECRET_KEY = "benchmark"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+TEST_RUNNER = "benchrunner.TimingRunner"
+"""
+
+MANAGE = """\
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchsettings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+
+MODELS = """\
+from django.db import models
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=20)
+"""
+
+RUNNER = '''\
+"""Times run_suite only, and counts what the run leaves behind."""
+
+import asyncio
+import gc
+import json
+import os
+import resource
+import threading
+import time
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test.runner import DiscoverRunner
+
+
+def _rss_kib():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _resources():
+    gc.collect()
+    objects = gc.get_objects()
+    loops = [obj for obj in objects if isinstance(obj, asyncio.AbstractEventLoop)]
+    wrappers = [obj for obj in objects if isinstance(obj, BaseDatabaseWrapper)]
+    return {
+        "threads": threading.active_count(),
+        "open loops": sum(not loop.is_closed() for loop in loops),
+        "connections": sum(wrapper.connection is not None for wrapper in wrappers),
+        "fds": len(os.listdir("/proc/self/fd")),
+    }
+
+
+class TimingRunner(DiscoverRunner):
+    def run_suite(self, suite, **kwargs):
+        tests = suite.countTestCases()
+        before = _resources()
+        rss_before = _rss_kib()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result = super().run_suite(suite, **kwargs)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        after = _resources()
+        with open(os.environ["BENCH_RESULT"], "w") as out:
+            json.dump(
+                {
+                    "tests": tests,
+                    "seconds": elapsed,
+                    "cpu_seconds": cpu,
+                    "ok": result.wasSuccessful() and result.testsRun == tests,
+                    "peak_kib": peak,
+                    "rss_before_kib": rss_before,
+                    "before": before,
+                    "after": after,
+                },
+                out,
+            )
+        return result
+'''
+
+CLASS_HEADER = {
+    "sync": "class Sync{index}(TestCase):\n",
+    "native": "class Native{index}(TestCase):\n",
+    "ours": "class Ours{index}(AsyncTestCase):\n",
+}
+IMPORTS = {
+    "sync": "from django.test import TestCase\n",
+    "native": "from django.test import TestCase\n",
+    "ours": "from django_async_testcase import AsyncTestCase\n",
+}
+SYNC_TEST = """\
+    def test_{index}(self):
+        Item.objects.create(name="x")
+        self.assertEqual(Item.objects.count(), 1)
+"""
+ASYNC_TEST = """\
+    async def test_{index}(self):
+        await Item.objects.acreate(name="x")
+        self.assertEqual(await Item.objects.acount(), 1)
+"""
+
+
+def suite_source(suite: str, tests: int) -> str:
+    """A test module of ``tests`` tests, in classes of TESTS_PER_CLASS."""
+    body = SYNC_TEST if suite == "sync" else ASYNC_TEST
+    parts = [IMPORTS[suite], "\nfrom .models import Item\n"]
+    for start in range(0, tests, TESTS_PER_CLASS):
+        parts.append("\n\n" + CLASS_HEADER[suite].format(index=start // TESTS_PER_CLASS))
+        for index in range(start, min(start + TESTS_PER_CLASS, tests)):
+            parts.append(body.format(index=f"{index:05d}"))
+    return "".join(parts)
+
+
+def make_project(directory: Path, sizes: list[int]) -> None:
+    (directory / "benchsettings.py").write_text(SETTINGS)
+    (directory / "manage.py").write_text(MANAGE)
+    (directory / "benchrunner.py").write_text(RUNNER)
+    app = directory / "benchapp"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "models.py").write_text(MODELS)
+    for suite in SUITES:
+        for size in sizes:
+            (app / f"tests_{suite}_{size}.py").write_text(suite_source(suite, size))
+
+
+# --- running -------------------------------------------------------------------
+
+
+def run_one(project: Path, db: str, suite: str, size: int) -> dict:
+    result_path = project / "result.json"
+    result_path.unlink(missing_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["BENCH_DB"] = db
+    env["BENCH_RESULT"] = str(result_path)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    load = os.getloadavg()[0]
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "test", f"benchapp.tests_{suite}_{size}", "-v", "0"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0 or not result_path.exists():
+        raise SystemExit(
+            f"The {suite} suite ({size} tests, {db}) failed:\n{completed.stdout}{completed.stderr}"
+        )
+    result = json.loads(result_path.read_text())
+    if not result["ok"]:
+        raise SystemExit(
+            f"The {suite} suite ({size} tests, {db}) had failures:\n{completed.stderr}"
+        )
+    result["load"] = load
+    return result
+
+
+def leftovers(result: dict) -> dict:
+    return {
+        key: result["after"][key] - result["before"][key]
+        for key in result["before"]
+        if result["after"][key] != result["before"][key]
+    }
+
+
+def benchmark(db: str, n: int, rounds: int, memory: bool) -> dict:
+    sizes = [n, 10 * n] if memory else [n]
+    runs: dict[str, dict[int, list[dict]]] = {s: {size: [] for size in sizes} for s in SUITES}
+    with tempfile.TemporaryDirectory(prefix="dat-bench-") as tmp:
+        project = Path(tmp)
+        make_project(project, sizes)
+        for round_ in range(rounds):
+            # Rotate the order, so no suite always runs first.
+            order = SUITES[round_ % 3 :] + SUITES[: round_ % 3]
+            for size in sizes:
+                for suite in order:
+                    result = run_one(project, db, suite, size)
+                    runs[suite][size].append(result)
+                    left = leftovers(result)
+                    print(
+                        f"  {db} round {round_ + 1}/{rounds} {suite:>6} {size:>5} tests: "
+                        f"{result['seconds'] / size * 1000:.3f} ms/test, "
+                        f"peak {result['peak_kib'] / 1024:.1f} MiB, "
+                        f"load {result['load']:.2f}" + (f", LEFT BEHIND {left}" if left else ""),
+                        flush=True,
+                    )
+    return summarize(db, n, rounds, runs, memory)
+
+
+def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
+    summary: dict = {"db": db, "n": n, "rounds": rounds, "suites": {}}
+    for suite in SUITES:
+        per_test = [r["seconds"] / n * 1000 for r in runs[suite][n]]
+        entry = {
+            "ms_per_test": statistics.median(per_test),
+            "ms_per_test_all": per_test,
+            "left_behind": [leftovers(r) for size in runs[suite] for r in runs[suite][size]],
+            "load": [r["load"] for size in runs[suite] for r in runs[suite][size]],
+        }
+        if memory:
+            small = statistics.median(r["peak_kib"] for r in runs[suite][n])
+            large = statistics.median(r["peak_kib"] for r in runs[suite][10 * n])
+            entry["peak_mib"] = {"n": small / 1024, "10n": large / 1024}
+            entry["growth_mib"] = (large - small) / 1024
+        summary["suites"][suite] = entry
+    ms = {suite: summary["suites"][suite]["ms_per_test"] for suite in SUITES}
+    summary["ours/native"] = ms["ours"] / ms["native"]
+    summary["ours/sync"] = ms["ours"] / ms["sync"]
+    return summary
+
+
+# --- reporting -----------------------------------------------------------------
+
+
+def print_summary(summary: dict) -> None:
+    print(f"\n{summary['db']}: N={summary['n']}, median of {summary['rounds']} rounds")
+    for suite in SUITES:
+        entry = summary["suites"][suite]
+        line = f"  {LABELS[suite]:<30} {entry['ms_per_test']:7.3f} ms/test"
+        if "growth_mib" in entry:
+            peak = entry["peak_mib"]
+            line += (
+                f"   peak {peak['n']:6.1f} -> {peak['10n']:6.1f} MiB"
+                f" (+{entry['growth_mib']:.1f} MiB)"
+            )
+        left = [item for item in entry["left_behind"] if item]
+        line += f"   left behind: {left[0] if left else 'nothing'}"
+        print(line)
+    print(f"  ours/native = {summary['ours/native']:.2f}   ours/sync = {summary['ours/sync']:.2f}")
+    if "growth_mib" in summary["suites"]["sync"]:
+        sync = summary["suites"]["sync"]["growth_mib"]
+        ours = summary["suites"]["ours"]["growth_mib"]
+        print(
+            f"  peak memory growth N -> 10N: ours {ours:+.1f} MiB, sync {sync:+.1f} MiB "
+            f"(ours - sync = {ours - sync:+.1f} MiB, "
+            f"{(ours - sync) / summary['suites']['sync']['peak_mib']['n'] * 100:+.1f}% "
+            f"of the sync suite's peak at N)"
+        )
+
+
+def environment() -> dict:
+    import asgiref
+    import django
+
+    return {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "asgiref": asgiref.__version__,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+    }
+
+
+def rst_table(summaries: list[dict], env: dict) -> str:
+    header = ["Database", "Suite", "ms per test", "× sync", "Peak memory N → 10 N"]
+    rows = []
+    for summary in summaries:
+        sync = summary["suites"]["sync"]["ms_per_test"]
+        for suite in SUITES:
+            entry = summary["suites"][suite]
+            memory = (
+                f"{entry['peak_mib']['n']:.0f} → {entry['peak_mib']['10n']:.0f} MiB "
+                f"(+{entry['growth_mib']:.1f})"
+                if "peak_mib" in entry
+                else ""
+            )
+            rows.append(
+                [
+                    summary["db"] if suite == "sync" else "",
+                    LABELS[suite],
+                    f"{entry['ms_per_test']:.3f}",
+                    f"{entry['ms_per_test'] / sync:.2f}",
+                    memory,
+                ]
+            )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    rule = "  ".join("=" * width for width in widths)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    loads = [load for s in summaries for e in s["suites"].values() for load in e["load"]]
+    table = [rule, line(header), rule, *(line(row) for row in rows), rule]
+    ratios = "; ".join(
+        f"{s['db']}: ours/native {s['ours/native']:.2f}, ours/sync {s['ours/sync']:.2f}"
+        for s in summaries
+    )
+    notes = (
+        f"N = {summaries[0]['n']} tests in classes of {TESTS_PER_CLASS}, median of "
+        f"{summaries[0]['rounds']} interleaved rounds. {ratios}. Python {env['python']}, "
+        f"Django {env['django']}, asgiref {env['asgiref']}, {env['cpus']} CPUs "
+        f"({env['machine']}), 1-minute load average {min(loads):.1f} to {max(loads):.1f} "
+        f"during the runs, {env['date']}."
+    )
+    return "\n".join(table) + "\n\n" + "\n".join(textwrap.wrap(notes, 79)) + "\n"
+
+
+def svg_chart(summaries: list[dict]) -> str:
+    """Horizontal bars of ms per test, one group per database."""
+    colors = {"sync": "#9e9e9e", "native": "#d9822b", "ours": "#2b7bb9"}
+    bar, gap, group_gap, left, width = 22, 6, 34, 250, 380
+    top = 40
+    most = max(e["ms_per_test"] for s in summaries for e in s["suites"].values())
+    scale = width / most
+    height = top + len(summaries) * (3 * (bar + gap) + group_gap) + 20
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
+        f'height="{height}" font-family="sans-serif" font-size="13">',
+        f'<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="10" y="22" font-size="15" font-weight="bold">Time per test '
+        f"(ms, one create + one count, N = {summaries[0]['n']})</text>",
+    ]
+    y = top
+    for summary in summaries:
+        out.append(f'<text x="10" y="{y + 14}" font-weight="bold">{summary["db"]}</text>')
+        y += 22
+        for suite in SUITES:
+            ms = summary["suites"][suite]["ms_per_test"]
+            out.append(
+                f'<text x="{left - 8}" y="{y + bar * 0.7:.0f}" text-anchor="end">'
+                f"{LABELS[suite]}</text>"
+            )
+            out.append(
+                f'<rect x="{left}" y="{y}" width="{ms * scale:.1f}" height="{bar}" '
+                f'fill="{colors[suite]}"/>'
+            )
+            out.append(
+                f'<text x="{left + ms * scale + 6:.1f}" y="{y + bar * 0.7:.0f}">{ms:.3f}</text>'
+            )
+            y += bar + gap
+        y += group_gap - 22
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=400, help="tests per suite (default 400)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument(
+        "--db",
+        action="append",
+        choices=["sqlite", "postgresql"],
+        help="database to run on; repeat for several (default sqlite)",
+    )
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the 10 × N runs that measure memory"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--docs", type=Path, help="write the chart and the table into DIR/_static/")
+    args = parser.parse_args(argv)
+    env = environment()
+    print(
+        f"Python {env['python']}, Django {env['django']}, asgiref {env['asgiref']}, "
+        f"{env['cpus']} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
+    summaries = []
+    for db in args.db or ["sqlite"]:
+        summary = benchmark(db, args.n, args.rounds, not args.no_memory)
+        summaries.append(summary)
+        print_summary(summary)
+    if args.json:
+        args.json.write_text(json.dumps({"environment": env, "results": summaries}, indent=1))
+    if args.docs:
+        static = args.docs / "_static"
+        static.mkdir(parents=True, exist_ok=True)
+        (static / "benchmark.svg").write_text(svg_chart(summaries))
+        (static / "benchmark-results.txt").write_text(rst_table(summaries, env))
+        print(f"Wrote {static / 'benchmark.svg'} and {static / 'benchmark-results.txt'}")
+
+
+if __name__ == "__main__":
+    main()
