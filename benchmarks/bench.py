@@ -19,8 +19,8 @@ Only the test run is timed: a test runner measures around ``run_suite``
 the test database's creation or the migrations. The result is the median over
 the rounds of (time of the run) / N.
 
-Memory: each suite also runs with 10 × N tests; the growth of the process's
-peak resident memory from N to 10 × N tests is compared with the sync suite's.
+Memory: each suite also runs with 10 x N tests; the growth of the process's
+peak resident memory from N to 10 x N tests is compared with the sync suite's.
 After every run the runner also counts threads, event loops, open file
 descriptors and open database connections before and after ``run_suite``: a
 difference is reported as something left behind.
@@ -337,14 +337,14 @@ def environment() -> dict:
 
 
 def rst_table(summaries: list[dict], env: dict) -> str:
-    header = ["Database", "Suite", "ms per test", "× sync", "Peak memory N → 10 N"]
+    header = ["Database", "Suite", "ms per test", "x sync", "Peak memory, N -> 10 N"]
     rows = []
     for summary in summaries:
         sync = summary["suites"]["sync"]["ms_per_test"]
         for suite in SUITES:
             entry = summary["suites"][suite]
             memory = (
-                f"{entry['peak_mib']['n']:.0f} → {entry['peak_mib']['10n']:.0f} MiB "
+                f"{entry['peak_mib']['n']:.0f} -> {entry['peak_mib']['10n']:.0f} MiB "
                 f"(+{entry['growth_mib']:.1f})"
                 if "peak_mib" in entry
                 else ""
@@ -362,7 +362,9 @@ def rst_table(summaries: list[dict], env: dict) -> str:
     rule = "  ".join("=" * width for width in widths)
 
     def line(cells: list[str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+        return "  ".join(
+            cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+        ).rstrip()
 
     loads = [load for s in summaries for e in s["suites"].values() for load in e["load"]]
     table = [rule, line(header), rule, *(line(row) for row in rows), rule]
@@ -391,7 +393,7 @@ def svg_chart(summaries: list[dict]) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
         f'height="{height}" font-family="sans-serif" font-size="13">',
-        f'<rect width="100%" height="100%" fill="white"/>',
+        '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="10" y="22" font-size="15" font-weight="bold">Time per test '
         f"(ms, one create + one count, N = {summaries[0]['n']})</text>",
     ]
@@ -429,7 +431,7 @@ def main(argv: list[str] | None = None) -> None:
         help="database to run on; repeat for several (default sqlite)",
     )
     parser.add_argument(
-        "--no-memory", action="store_true", help="skip the 10 × N runs that measure memory"
+        "--no-memory", action="store_true", help="skip the 10 x N runs that measure memory"
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--docs", type=Path, help="write the chart and the table into DIR/_static/")

@@ -56,7 +56,7 @@ class LoopThread:
         first: Callable[[], None],
         closed: Callable[[], None],
     ) -> None:
-        """Run ``loop``, first calling ``first``, until stopped; then close it and call ``closed``."""
+        """Run ``loop`` (calling ``first`` first) until stopped; close it; call ``closed``."""
         self._loops.put((loop, first, closed))
 
     def stop(self) -> None:
@@ -94,9 +94,12 @@ class TestRunner:
         executor = self.executor
         wakeup = executor.new_wakeup()
         finished: list[asyncio.Task[_T]] = []
-        start = self._starter(
-            awaitable, lambda task: (finished.append(task), executor.wake(wakeup))
-        )
+
+        def done(task: asyncio.Task[_T]) -> None:
+            finished.append(task)
+            executor.wake(wakeup)
+
+        start = self._starter(awaitable, done)
         if self._loop is None:
             self._start_loop(start)
         else:
