@@ -5,7 +5,8 @@
                                [--docs docs]
 
 Generates a small Django project in a temporary directory with three suites of
-N tests, each test creating one row and counting the rows:
+N tests, each test creating one row and counting the rows (``--body empty``:
+doing nothing, to see what running an async test costs by itself):
 
 - ``sync``: ``django.test.TestCase`` with plain methods (the floor);
 - ``native``: ``django.test.TestCase`` with ``async def`` methods (Django's path:
@@ -26,7 +27,8 @@ descriptors and open database connections before and after ``run_suite``: a
 difference is reported as something left behind.
 
 ``--docs DIR`` writes DIR/_static/benchmark.svg (the chart) and
-DIR/_static/benchmark-results.txt (the reStructuredText table the docs include).
+DIR/_static/benchmark-results.txt (the reStructuredText table the docs include);
+with ``--body empty``, benchmark-empty.svg and benchmark-empty-results.txt.
 The packages used are those of the Python that runs this script.
 """
 
@@ -171,21 +173,38 @@ IMPORTS = {
     "native": "from django.test import TestCase\n",
     "ours": "from django_async_testcase import AsyncTestCase\n",
 }
-SYNC_TEST = """\
+BODIES = {
+    # One create and one count: the benchmark of record.
+    "orm": {
+        "sync": """\
     def test_{index}(self):
         Item.objects.create(name="x")
         self.assertEqual(Item.objects.count(), 1)
-"""
-ASYNC_TEST = """\
+""",
+        "async": """\
     async def test_{index}(self):
         await Item.objects.acreate(name="x")
         self.assertEqual(await Item.objects.acount(), 1)
-"""
+""",
+    },
+    # Nothing: what running an async test costs, without the async ORM's own cost.
+    "empty": {
+        "sync": """\
+    def test_{index}(self):
+        pass
+""",
+        "async": """\
+    async def test_{index}(self):
+        pass
+""",
+    },
+}
+BODY_TITLES = {"orm": "one create and one count", "empty": "empty tests"}
 
 
-def suite_source(suite: str, tests: int) -> str:
+def suite_source(suite: str, tests: int, body_name: str = "orm") -> str:
     """A test module of ``tests`` tests, in classes of TESTS_PER_CLASS."""
-    body = SYNC_TEST if suite == "sync" else ASYNC_TEST
+    body = BODIES[body_name]["sync" if suite == "sync" else "async"]
     parts = [IMPORTS[suite], "\nfrom .models import Item\n"]
     for start in range(0, tests, TESTS_PER_CLASS):
         parts.append("\n\n" + CLASS_HEADER[suite].format(index=start // TESTS_PER_CLASS))
@@ -194,7 +213,7 @@ def suite_source(suite: str, tests: int) -> str:
     return "".join(parts)
 
 
-def make_project(directory: Path, sizes: list[int]) -> None:
+def make_project(directory: Path, sizes: list[int], body: str = "orm") -> None:
     (directory / "benchsettings.py").write_text(SETTINGS)
     (directory / "manage.py").write_text(MANAGE)
     (directory / "benchrunner.py").write_text(RUNNER)
@@ -204,7 +223,7 @@ def make_project(directory: Path, sizes: list[int]) -> None:
     (app / "models.py").write_text(MODELS)
     for suite in SUITES:
         for size in sizes:
-            (app / f"tests_{suite}_{size}.py").write_text(suite_source(suite, size))
+            (app / f"tests_{suite}_{size}.py").write_text(suite_source(suite, size, body))
 
 
 # --- running -------------------------------------------------------------------
@@ -248,12 +267,12 @@ def leftovers(result: dict) -> dict:
     }
 
 
-def benchmark(db: str, n: int, rounds: int, memory: bool) -> dict:
+def benchmark(db: str, n: int, rounds: int, memory: bool, body: str = "orm") -> dict:
     sizes = [n, 10 * n] if memory else [n]
     runs: dict[str, dict[int, list[dict]]] = {s: {size: [] for size in sizes} for s in SUITES}
     with tempfile.TemporaryDirectory(prefix="dat-bench-") as tmp:
         project = Path(tmp)
-        make_project(project, sizes)
+        make_project(project, sizes, body)
         for round_ in range(rounds):
             # Rotate the order, so no suite always runs first.
             order = SUITES[round_ % 3 :] + SUITES[: round_ % 3]
@@ -269,7 +288,7 @@ def benchmark(db: str, n: int, rounds: int, memory: bool) -> dict:
                         f"load {result['load']:.2f}" + (f", LEFT BEHIND {left}" if left else ""),
                         flush=True,
                     )
-    return summarize(db, n, rounds, runs, memory)
+    return summarize(db, n, rounds, runs, memory) | {"body": body}
 
 
 def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
@@ -413,7 +432,8 @@ def rst_table(summaries: list[dict], env: dict) -> str:
         for s in summaries
     )
     notes = (
-        f"N = {summaries[0]['n']} tests in classes of {TESTS_PER_CLASS}, median of "
+        f"N = {summaries[0]['n']} tests ({BODY_TITLES[summaries[0]['body']]}) in classes "
+        f"of {TESTS_PER_CLASS}, median of "
         f"{summaries[0]['rounds']} interleaved rounds; peak memory at N and at 10 x N "
         f"tests. {ratios}. Python {env['python']}, "
         f"Django {env['django']}, asgiref {env['asgiref']}, {env['cpus']} CPUs "
@@ -438,7 +458,7 @@ def svg_chart(summaries: list[dict]) -> str:
         f'height="{height}" font-family="sans-serif" font-size="13">',
         '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="10" y="22" font-size="15" font-weight="bold">Time per test '
-        f"(ms; one create and one count; N = {summaries[0]['n']})</text>",
+        f"(ms; {BODY_TITLES[summaries[0]['body']]}; N = {summaries[0]['n']})</text>",
         '<text x="10" y="42" font-size="12" fill="#555">Thick bars: elapsed time. '
         "Thin bars: CPU time of the process (all threads).</text>",
     ]
@@ -477,6 +497,12 @@ def main(argv: list[str] | None = None) -> None:
         help="database to run on; repeat for several (default sqlite)",
     )
     parser.add_argument(
+        "--body",
+        choices=sorted(BODIES),
+        default="orm",
+        help="what each test does: orm (one create and one count; default) or empty",
+    )
+    parser.add_argument(
         "--no-memory", action="store_true", help="skip the 10 x N runs that measure memory"
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
@@ -489,7 +515,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     summaries = []
     for db in args.db or ["sqlite"]:
-        summary = benchmark(db, args.n, args.rounds, not args.no_memory)
+        summary = benchmark(db, args.n, args.rounds, not args.no_memory, args.body)
         summaries.append(summary)
         print_summary(summary)
     if args.json:
@@ -497,9 +523,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.docs:
         static = args.docs / "_static"
         static.mkdir(parents=True, exist_ok=True)
-        (static / "benchmark.svg").write_text(svg_chart(summaries))
-        (static / "benchmark-results.txt").write_text(rst_table(summaries, env))
-        print(f"Wrote {static / 'benchmark.svg'} and {static / 'benchmark-results.txt'}")
+        stem = "benchmark" if args.body == "orm" else f"benchmark-{args.body}"
+        chart, table = static / f"{stem}.svg", static / f"{stem}-results.txt"
+        chart.write_text(svg_chart(summaries))
+        table.write_text(rst_table(summaries, env))
+        print(f"Wrote {chart} and {table}")
 
 
 if __name__ == "__main__":
