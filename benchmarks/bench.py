@@ -393,28 +393,25 @@ def environment() -> dict:
 
 
 def rst_table(summaries: list[dict], env: dict) -> str:
-    header = ["Database", "Suite", "ms per test", "x sync", "CPU ms per test", "Peak memory (MiB)"]
+    memory = all("peak_mib" in e for s in summaries for e in s["suites"].values())
+    header = ["Database", "Suite", "ms per test", "x sync", "CPU ms per test"]
+    header += ["Peak memory (MiB)"] if memory else []
     rows = []
     for summary in summaries:
         sync = summary["suites"]["sync"]["ms_per_test"]
         for suite in SUITES:
             entry = summary["suites"][suite]
-            memory = (
-                f"{entry['peak_mib']['n']:.0f} -> {entry['peak_mib']['10n']:.0f} "
-                f"(+{entry['growth_mib']:.1f})"
-                if "peak_mib" in entry
-                else ""
-            )
-            rows.append(
-                [
-                    summary["db"],
-                    LABELS[suite],
-                    f"{entry['ms_per_test']:.3f}",
-                    f"{entry['ms_per_test'] / sync:.2f}",
-                    f"{entry['cpu_ms_per_test']:.3f}",
-                    memory,
-                ]
-            )
+            row = [
+                summary["db"],
+                LABELS[suite],
+                f"{entry['ms_per_test']:.3f}",
+                f"{entry['ms_per_test'] / sync:.2f}",
+                f"{entry['cpu_ms_per_test']:.3f}",
+            ]
+            if memory:
+                peak = entry["peak_mib"]
+                row.append(f"{peak['n']:.0f} -> {peak['10n']:.0f} (+{entry['growth_mib']:.1f})")
+            rows.append(row)
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     rule = "  ".join("=" * width for width in widths)
 
@@ -432,10 +429,11 @@ def rst_table(summaries: list[dict], env: dict) -> str:
         for s in summaries
     )
     notes = (
-        f"N = {summaries[0]['n']} tests ({BODY_TITLES[summaries[0]['body']]}) in classes "
-        f"of {TESTS_PER_CLASS}, median of "
-        f"{summaries[0]['rounds']} interleaved rounds; peak memory at N and at 10 x N "
-        f"tests. {ratios}. Python {env['python']}, "
+        f"N = {summaries[0]['n']} tests "
+        f"({BODY_TITLES[summaries[0].get('body', 'orm')]}) in classes "
+        f"of {TESTS_PER_CLASS}, median of {summaries[0]['rounds']} interleaved rounds"
+        + ("; peak memory at N and at 10 x N tests" if memory else "")
+        + f". {ratios}. Python {env['python']}, "
         f"Django {env['django']}, asgiref {env['asgiref']}, {env['cpus']} CPUs "
         f"({env['machine']}), 1-minute load average {min(loads):.1f} to {max(loads):.1f} "
         f"during the runs, {env['date']}."
@@ -458,7 +456,7 @@ def svg_chart(summaries: list[dict]) -> str:
         f'height="{height}" font-family="sans-serif" font-size="13">',
         '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="10" y="22" font-size="15" font-weight="bold">Time per test '
-        f"(ms; {BODY_TITLES[summaries[0]['body']]}; N = {summaries[0]['n']})</text>",
+        f"(ms; {BODY_TITLES[summaries[0].get('body', 'orm')]}; N = {summaries[0]['n']})</text>",
         '<text x="10" y="42" font-size="12" fill="#555">Thick bars: elapsed time. '
         "Thin bars: CPU time of the process (all threads).</text>",
     ]
@@ -507,7 +505,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--docs", type=Path, help="write the chart and the table into DIR/_static/")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="run nothing: print and write (--docs) the results saved by --json in this file",
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        env, summaries = saved["environment"], saved["results"]
+        args.body = summaries[0].get("body", "orm")
+        for summary in summaries:
+            print_summary(summary)
+        write_docs(args.docs, args.body, summaries, env)
+        return
     env = environment()
     print(
         f"Python {env['python']}, Django {env['django']}, asgiref {env['asgiref']}, "
@@ -520,14 +531,19 @@ def main(argv: list[str] | None = None) -> None:
         print_summary(summary)
     if args.json:
         args.json.write_text(json.dumps({"environment": env, "results": summaries}, indent=1))
-    if args.docs:
-        static = args.docs / "_static"
-        static.mkdir(parents=True, exist_ok=True)
-        stem = "benchmark" if args.body == "orm" else f"benchmark-{args.body}"
-        chart, table = static / f"{stem}.svg", static / f"{stem}-results.txt"
-        chart.write_text(svg_chart(summaries))
-        table.write_text(rst_table(summaries, env))
-        print(f"Wrote {chart} and {table}")
+    write_docs(args.docs, args.body, summaries, env)
+
+
+def write_docs(docs: Path | None, body: str, summaries: list[dict], env: dict) -> None:
+    if docs is None:
+        return
+    static = docs / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    stem = "benchmark" if body == "orm" else f"benchmark-{body}"
+    chart, table = static / f"{stem}.svg", static / f"{stem}-results.txt"
+    chart.write_text(svg_chart(summaries))
+    table.write_text(rst_table(summaries, env))
+    print(f"Wrote {chart} and {table}")
 
 
 if __name__ == "__main__":
