@@ -111,6 +111,7 @@ import gc
 import json
 import os
 import resource
+import sys
 import threading
 import time
 
@@ -119,8 +120,14 @@ from django.test.runner import DiscoverRunner
 
 
 def _rss_kib():
+    if not os.path.exists("/proc/self/statm"):
+        return None
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _fds():
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
 
 
 def _resources():
@@ -132,7 +139,7 @@ def _resources():
         "threads": threading.active_count(),
         "open loops": sum(not loop.is_closed() for loop in loops),
         "connections": sum(wrapper.connection is not None for wrapper in wrappers),
-        "fds": len(os.listdir("/proc/self/fd")),
+        "fds": _fds(),
     }
 
 
@@ -145,6 +152,8 @@ class TimingRunner(DiscoverRunner):
         result = super().run_suite(suite, **kwargs)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.platform == "darwin":  # bytes there, KiB on Linux
+            peak //= 1024
         after = _resources()
         with open(os.environ["BENCH_RESULT"], "w") as out:
             json.dump(
