@@ -60,24 +60,34 @@ class LoopThread:
 
     def _main(self) -> None:
         while True:
-            loop, closed = self._loops.get()
+            loop, first, closed = self._loops.get()
             if loop is None:
                 return
             try:
                 asyncio.set_event_loop(loop)
+                loop.call_soon(first)
                 _run_until_stopped(loop)
             finally:
                 asyncio.set_event_loop(None)
                 loop.close()
                 closed()
 
-    def run_forever(self, loop: asyncio.AbstractEventLoop, closed: Callable[[], None]) -> None:
-        """Run ``loop`` until it is stopped, then close it and call ``closed``."""
-        self._loops.put((loop, closed))
+    def run_forever(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        first: Callable[[], None],
+        closed: Callable[[], None],
+    ) -> None:
+        """Run ``loop``, calling ``first`` on it, until it stops; then close it and call ``closed``.
+
+        Handing ``first`` over with the loop saves a wake-up through the loop's
+        socket for a test's first async step.
+        """
+        self._loops.put((loop, first, closed))
 
     def stop(self) -> None:
         """End the thread once the current loop, if any, has closed."""
-        self._loops.put((None, None))
+        self._loops.put((None, None, None))
         self._thread.join()
 
 
@@ -141,49 +151,54 @@ class TestRunner:
                 "the caller `async def` and await the coroutine, or move the call "
                 "to an async hook."
             ) from None
-        loop = self._loop or self._start_loop()
         executor = self.executor
         budget = self.budget
         wakeup = executor.new_wakeup()
         finished: list[asyncio.Task[_T]] = []
 
-        def start() -> None:
-            task = create_task_in_context(loop, self._step(awaitable), self.context)
-            task.add_done_callback(lambda task: (finished.append(task), executor.wake(wakeup)))  # type: ignore[func-returns-value]
-            if budget is not None:
-                budget.watch(loop, task)
+        def done(task: asyncio.Task[_T]) -> None:
+            finished.append(task)
+            executor.wake(wakeup)
 
-        loop.call_soon_threadsafe(start)
+        start = self._starter(awaitable, done)
+        if self._loop is None:
+            self._start_loop(start)
+        else:
+            self._loop.call_soon_threadsafe(start)
         executor.serve_until(wakeup)
         task = finished.pop()
         if budget is not None:
             budget.check(task)
-        if task.cancelled():
-            raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
-        exc = task.exception()
-        if exc is not None:
-            del task
-            clean_traceback(exc)
-            try:
-                raise exc
-            finally:
-                del exc
-        return task.result()
+        return _result(task)
+
+    def _starter(
+        self, awaitable: Awaitable[_T], done: Callable[[asyncio.Task[_T]], object]
+    ) -> Callable[[], None]:
+        """A callback that, on the loop, runs ``awaitable`` as a task and then calls ``done``."""
+        budget = self.budget
+
+        def start() -> None:
+            loop = asyncio.get_running_loop()
+            task = create_task_in_context(loop, self._step(awaitable), self.context)
+            task.add_done_callback(done)
+            if budget is not None:
+                budget.watch(loop, task)
+
+        return start
 
     async def _step(self, awaitable: Awaitable[_T]) -> _T:
         route_thread_sensitive_calls(self.executor)
         return await awaitable
 
-    def _start_loop(self) -> asyncio.AbstractEventLoop:
+    def _start_loop(self, first: Callable[[], None]) -> None:
         loop = self._loop_factory()
         if self._debug is not None:
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
         route_new_tasks(loop, self.executor)
-        self._loop_thread().run_forever(loop, self._notify_closed)
+        self._loop_thread().run_forever(loop, first, self._notify_closed)
         self._loop = loop  # Only once running: close() waits for it to stop.
-        return loop
 
     def _record_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         self.loop_errors.append(context)
@@ -192,18 +207,28 @@ class TestRunner:
         self.executor.wake(self._closed_wakeup)
 
     def close(self) -> None:
-        """Cancel leftover tasks, close the loop and stop taking database work."""
+        """Cancel leftover tasks, close the loop and stop taking database work.
+
+        One trip to the loop thread: the shutdown task stops the loop when it
+        ends, and the loop thread reports once the loop is closed.
+        """
         if self._closed:
             return
         self.budget = None
+        loop = self._loop
         try:
-            if self._loop is not None:
-                try:
-                    self.leftover_tasks = self.run(_shutdown())
-                finally:
-                    self._closed_wakeup = self.executor.new_wakeup()
-                    self._loop.call_soon_threadsafe(self._loop.stop)
-                    self.executor.serve_until(self._closed_wakeup)
+            if loop is not None:
+                finished: list[asyncio.Task[list[str]]] = []
+
+                def done(task: asyncio.Task[list[str]]) -> None:
+                    finished.append(task)
+                    loop.stop()
+
+                self._closed_wakeup = self.executor.new_wakeup()
+                loop.call_soon_threadsafe(self._starter(_shutdown(), done))
+                self.executor.serve_until(self._closed_wakeup)
+                if finished:
+                    self.leftover_tasks = _result(finished.pop())
         finally:
             self._closed = True
             self._loop = None
@@ -212,6 +237,21 @@ class TestRunner:
 
 def _nothing() -> None:
     pass
+
+
+def _result(task: asyncio.Task[_T]) -> _T:
+    """The result of a finished task, or raise its exception (with a clean traceback)."""
+    if task.cancelled():
+        raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
+    exc = task.exception()
+    if exc is not None:
+        del task
+        clean_traceback(exc)
+        try:
+            raise exc
+        finally:
+            del exc
+    return task.result()
 
 
 async def _shutdown() -> list[str]:

@@ -1,0 +1,559 @@
+#!/usr/bin/env python
+"""How long an async Django test takes: Django's own path against AsyncTestCase.
+
+    python benchmarks/bench.py [--n 400] [--rounds 5] [--db sqlite] [--db postgresql]
+                               [--docs docs]
+
+Generates a small Django project in a temporary directory with three suites of
+N tests, each test creating one row and counting the rows (``--body empty``:
+doing nothing, to see what running an async test costs by itself):
+
+- ``sync``: ``django.test.TestCase`` with plain methods (the floor);
+- ``native``: ``django.test.TestCase`` with ``async def`` methods (Django's path:
+  one ``async_to_sync``, so one new thread and event loop, per test);
+- ``ours``: ``django_async_testcase.AsyncTestCase`` with ``async def`` methods.
+
+Each suite runs in its own ``manage.py test`` process, and the suites take
+turns in every round, so that a change in the machine's load hits all three.
+Only the test run is timed: a test runner measures around ``run_suite``
+(setUpClass, the tests and tearDownClass of every class), not Python's start-up,
+the test database's creation or the migrations. The result is the median over
+the rounds of (time of the run) / N.
+
+Memory: each suite also runs with 10 x N tests; the growth of the process's
+peak resident memory from N to 10 x N tests is compared with the sync suite's.
+After every run the runner also counts threads, event loops, open file
+descriptors and open database connections before and after ``run_suite``: a
+difference is reported as something left behind.
+
+``--docs DIR`` writes DIR/_static/benchmark.svg (the chart) and
+DIR/_static/benchmark-results.txt (the reStructuredText table the docs include);
+with ``--body empty``, benchmark-empty.svg and benchmark-empty-results.txt.
+The packages used are those of the Python that runs this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ("sync", "native", "ours")
+LABELS = {
+    "sync": "TestCase, sync methods",
+    "native": "TestCase, async methods",
+    "ours": "AsyncTestCase, async methods",
+}
+TESTS_PER_CLASS = 10
+
+# --- the generated project ---------------------------------------------------
+
+SETTINGS = """\
+import os
+
+BACKEND = os.environ.get("BENCH_DB", "sqlite")
+if BACKEND == "sqlite":
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "bench.sqlite3"}}
+elif BACKEND == "postgresql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "bench",
+            "HOST": os.environ.get("BENCH_DB_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("BENCH_DB_PORT", "5432"),
+            "USER": os.environ.get("BENCH_DB_USER", "postgres"),
+            "PASSWORD": os.environ.get("BENCH_DB_PASSWORD", ""),
+            "TEST": {"NAME": f"test_bench_{os.getpid()}"},
+        }
+    }
+else:
+    raise ValueError(f"BENCH_DB={BACKEND!r}: use sqlite or postgresql")
+INSTALLED_APPS = ["benchapp"]
+SECRET_KEY = "benchmark"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+TEST_RUNNER = "benchrunner.TimingRunner"
+"""
+
+MANAGE = """\
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchsettings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+
+MODELS = """\
+from django.db import models
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=20)
+"""
+
+RUNNER = '''\
+"""Times run_suite only, and counts what the run leaves behind."""
+
+import asyncio
+import gc
+import json
+import os
+import resource
+import sys
+import threading
+import time
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test.runner import DiscoverRunner
+
+
+def _rss_kib():
+    if not os.path.exists("/proc/self/statm"):
+        return None
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _fds():
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
+def _resources():
+    gc.collect()
+    objects = gc.get_objects()
+    loops = [obj for obj in objects if isinstance(obj, asyncio.AbstractEventLoop)]
+    wrappers = [obj for obj in objects if isinstance(obj, BaseDatabaseWrapper)]
+    return {
+        "threads": threading.active_count(),
+        "open loops": sum(not loop.is_closed() for loop in loops),
+        "connections": sum(wrapper.connection is not None for wrapper in wrappers),
+        "fds": _fds(),
+    }
+
+
+class TimingRunner(DiscoverRunner):
+    def run_suite(self, suite, **kwargs):
+        tests = suite.countTestCases()
+        before = _resources()
+        rss_before = _rss_kib()
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result = super().run_suite(suite, **kwargs)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.platform == "darwin":  # bytes there, KiB on Linux
+            peak //= 1024
+        after = _resources()
+        with open(os.environ["BENCH_RESULT"], "w") as out:
+            json.dump(
+                {
+                    "tests": tests,
+                    "seconds": elapsed,
+                    "cpu_seconds": cpu,
+                    "ok": result.wasSuccessful() and result.testsRun == tests,
+                    "peak_kib": peak,
+                    "rss_before_kib": rss_before,
+                    "before": before,
+                    "after": after,
+                },
+                out,
+            )
+        return result
+'''
+
+CLASS_HEADER = {
+    "sync": "class Sync{index}(TestCase):\n",
+    "native": "class Native{index}(TestCase):\n",
+    "ours": "class Ours{index}(AsyncTestCase):\n",
+}
+IMPORTS = {
+    "sync": "from django.test import TestCase\n",
+    "native": "from django.test import TestCase\n",
+    "ours": "from django_async_testcase import AsyncTestCase\n",
+}
+BODIES = {
+    # One create and one count: the benchmark of record.
+    "orm": {
+        "sync": """\
+    def test_{index}(self):
+        Item.objects.create(name="x")
+        self.assertEqual(Item.objects.count(), 1)
+""",
+        "async": """\
+    async def test_{index}(self):
+        await Item.objects.acreate(name="x")
+        self.assertEqual(await Item.objects.acount(), 1)
+""",
+    },
+    # Nothing: what running an async test costs, without the async ORM's own cost.
+    "empty": {
+        "sync": """\
+    def test_{index}(self):
+        pass
+""",
+        "async": """\
+    async def test_{index}(self):
+        pass
+""",
+    },
+}
+BODY_TITLES = {"orm": "one create and one count", "empty": "empty tests"}
+
+
+def suite_source(suite: str, tests: int, body_name: str = "orm") -> str:
+    """A test module of ``tests`` tests, in classes of TESTS_PER_CLASS."""
+    body = BODIES[body_name]["sync" if suite == "sync" else "async"]
+    parts = [IMPORTS[suite], "\nfrom .models import Item\n"]
+    for start in range(0, tests, TESTS_PER_CLASS):
+        parts.append("\n\n" + CLASS_HEADER[suite].format(index=start // TESTS_PER_CLASS))
+        for index in range(start, min(start + TESTS_PER_CLASS, tests)):
+            parts.append(body.format(index=f"{index:05d}"))
+    return "".join(parts)
+
+
+def make_project(directory: Path, sizes: list[int], body: str = "orm") -> None:
+    (directory / "benchsettings.py").write_text(SETTINGS)
+    (directory / "manage.py").write_text(MANAGE)
+    (directory / "benchrunner.py").write_text(RUNNER)
+    app = directory / "benchapp"
+    app.mkdir()
+    (app / "__init__.py").write_text("")
+    (app / "models.py").write_text(MODELS)
+    for suite in SUITES:
+        for size in sizes:
+            (app / f"tests_{suite}_{size}.py").write_text(suite_source(suite, size, body))
+
+
+# --- running -------------------------------------------------------------------
+
+
+def run_one(project: Path, db: str, suite: str, size: int) -> dict:
+    result_path = project / "result.json"
+    result_path.unlink(missing_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["BENCH_DB"] = db
+    env["BENCH_RESULT"] = str(result_path)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    load = os.getloadavg()[0]
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "test", f"benchapp.tests_{suite}_{size}", "-v", "0"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if completed.returncode != 0 or not result_path.exists():
+        raise SystemExit(
+            f"The {suite} suite ({size} tests, {db}) failed:\n{completed.stdout}{completed.stderr}"
+        )
+    result = json.loads(result_path.read_text())
+    if not result["ok"]:
+        raise SystemExit(
+            f"The {suite} suite ({size} tests, {db}) had failures:\n{completed.stderr}"
+        )
+    result["load"] = load
+    return result
+
+
+def leftovers(result: dict) -> dict:
+    """What the run added and did not release (Django may close its connection: not counted)."""
+    return {
+        key: result["after"][key] - result["before"][key]
+        for key in result["before"]
+        if result["after"][key] > result["before"][key]
+    }
+
+
+def benchmark(db: str, n: int, rounds: int, memory: bool, body: str = "orm") -> dict:
+    sizes = [n, 10 * n] if memory else [n]
+    runs: dict[str, dict[int, list[dict]]] = {s: {size: [] for size in sizes} for s in SUITES}
+    with tempfile.TemporaryDirectory(prefix="dat-bench-") as tmp:
+        project = Path(tmp)
+        make_project(project, sizes, body)
+        for round_ in range(rounds):
+            # Rotate the order, so no suite always runs first.
+            order = SUITES[round_ % 3 :] + SUITES[: round_ % 3]
+            for size in sizes:
+                for suite in order:
+                    result = run_one(project, db, suite, size)
+                    runs[suite][size].append(result)
+                    left = leftovers(result)
+                    print(
+                        f"  {db} round {round_ + 1}/{rounds} {suite:>6} {size:>5} tests: "
+                        f"{result['seconds'] / size * 1000:.3f} ms/test, "
+                        f"peak {result['peak_kib'] / 1024:.1f} MiB, "
+                        f"load {result['load']:.2f}" + (f", LEFT BEHIND {left}" if left else ""),
+                        flush=True,
+                    )
+    return summarize(db, n, rounds, runs, memory) | {"body": body}
+
+
+def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
+    summary: dict = {"db": db, "n": n, "rounds": rounds, "suites": {}}
+    for suite in SUITES:
+        results = [r for size in runs[suite] for r in runs[suite][size]]
+        per_test = [r["seconds"] / n * 1000 for r in runs[suite][n]]
+        entry = {
+            "ms_per_test": statistics.median(per_test),
+            "ms_per_test_all": per_test,
+            "cpu_ms_per_test": statistics.median(
+                r["cpu_seconds"] / n * 1000 for r in runs[suite][n]
+            ),
+            "left_behind": [leftovers(r) for r in results],
+            "load": [r["load"] for r in results],
+        }
+        if memory:
+            small = statistics.median(r["peak_kib"] for r in runs[suite][n])
+            large = statistics.median(r["peak_kib"] for r in runs[suite][10 * n])
+            entry["peak_mib"] = {"n": small / 1024, "10n": large / 1024}
+            entry["growth_mib"] = (large - small) / 1024
+        summary["suites"][suite] = entry
+    suites = summary["suites"]
+    # Suites of one round ran side by side: the median of the per-round ratios
+    # is less sensitive to the machine's load drifting between rounds.
+    for other in ("native", "sync"):
+        summary[f"paired ours/{other}"] = statistics.median(
+            ours / theirs
+            for ours, theirs in zip(
+                suites["ours"]["ms_per_test_all"], suites[other]["ms_per_test_all"], strict=True
+            )
+        )
+    for key in ("ms_per_test", "cpu_ms_per_test"):
+        prefix = "" if key == "ms_per_test" else "cpu "
+        summary[prefix + "ours/native"] = suites["ours"][key] / suites["native"][key]
+        summary[prefix + "ours/sync"] = suites["ours"][key] / suites["sync"][key]
+    return summary
+
+
+def targets(summary: dict) -> list[tuple[str, bool]]:
+    """The targets of the issue this benchmark was written for, met or not."""
+    suites = summary["suites"]
+    checks = [
+        (f"ours/native {summary['ours/native']:.2f} <= 0.5", summary["ours/native"] <= 0.5),
+        (f"ours/sync {summary['ours/sync']:.2f} <= 1.5 (stretch)", summary["ours/sync"] <= 1.5),
+    ]
+    if "growth_mib" in suites["ours"]:
+        ours, sync = suites["ours"]["growth_mib"], suites["sync"]["growth_mib"]
+        checks.append(
+            (
+                f"peak memory growth N -> 10 N: ours {ours:+.1f} MiB <= sync {sync:+.1f} MiB + 10%",
+                ours <= sync + 0.1 * abs(sync),
+            )
+        )
+    left = [item for item in suites["ours"]["left_behind"] if item]
+    checks.append((f"nothing left behind by ours ({left[0] if left else 'nothing'})", not left))
+    return checks
+
+
+# --- reporting -----------------------------------------------------------------
+
+
+def print_summary(summary: dict) -> None:
+    print(f"\n{summary['db']}: N={summary['n']}, median of {summary['rounds']} rounds")
+    for suite in SUITES:
+        entry = summary["suites"][suite]
+        line = (
+            f"  {LABELS[suite]:<30} {entry['ms_per_test']:7.3f} ms/test "
+            f"(CPU {entry['cpu_ms_per_test']:.3f})"
+        )
+        if "growth_mib" in entry:
+            peak = entry["peak_mib"]
+            line += (
+                f"   peak {peak['n']:6.1f} -> {peak['10n']:6.1f} MiB"
+                f" (+{entry['growth_mib']:.1f} MiB)"
+            )
+        left = [item for item in entry["left_behind"] if item]
+        line += f"   left behind: {left[0] if left else 'nothing'}"
+        print(line)
+    print(
+        f"  ours/native = {summary['ours/native']:.2f}   ours/sync = {summary['ours/sync']:.2f}"
+        f"   (CPU time: {summary['cpu ours/native']:.2f} and {summary['cpu ours/sync']:.2f};"
+        f" median of per-round ratios: {summary['paired ours/native']:.2f}"
+        f" and {summary['paired ours/sync']:.2f})"
+    )
+    for text, met in targets(summary):
+        print(f"  [{'met' if met else 'NOT met'}] {text}")
+
+
+def environment() -> dict:
+    import asgiref
+    import django
+
+    return {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "asgiref": asgiref.__version__,
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+    }
+
+
+def rst_table(summaries: list[dict], env: dict) -> str:
+    memory = all("peak_mib" in e for s in summaries for e in s["suites"].values())
+    header = ["Database", "Suite", "ms per test", "x sync", "CPU ms per test"]
+    header += ["Peak memory (MiB)"] if memory else []
+    rows = []
+    for summary in summaries:
+        sync = summary["suites"]["sync"]["ms_per_test"]
+        for suite in SUITES:
+            entry = summary["suites"][suite]
+            row = [
+                summary["db"],
+                LABELS[suite],
+                f"{entry['ms_per_test']:.3f}",
+                f"{entry['ms_per_test'] / sync:.2f}",
+                f"{entry['cpu_ms_per_test']:.3f}",
+            ]
+            if memory:
+                peak = entry["peak_mib"]
+                row.append(f"{peak['n']:.0f} -> {peak['10n']:.0f} (+{entry['growth_mib']:.1f})")
+            rows.append(row)
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    rule = "  ".join("=" * width for width in widths)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
+        ).rstrip()
+
+    loads = [load for s in summaries for e in s["suites"].values() for load in e["load"]]
+    table = [rule, line(header), rule, *(line(row) for row in rows), rule]
+    ratios = "; ".join(
+        f"{s['db']}: ours/native {s['ours/native']:.2f}, ours/sync {s['ours/sync']:.2f} "
+        f"(CPU time {s['cpu ours/native']:.2f} and {s['cpu ours/sync']:.2f}; median of the "
+        f"per-round ratios {s['paired ours/native']:.2f} and {s['paired ours/sync']:.2f})"
+        for s in summaries
+    )
+    notes = (
+        f"N = {summaries[0]['n']} tests "
+        f"({BODY_TITLES[summaries[0].get('body', 'orm')]}) in classes "
+        f"of {TESTS_PER_CLASS}, median of {summaries[0]['rounds']} interleaved rounds"
+        + ("; peak memory at N and at 10 x N tests" if memory else "")
+        + f". {ratios}. Python {env['python']}, "
+        f"Django {env['django']}, asgiref {env['asgiref']}, {env['cpus']} CPUs "
+        f"({env['machine']}), 1-minute load average {min(loads):.1f} to {max(loads):.1f} "
+        f"during the runs, {env['date']}."
+    )
+    return "\n".join(table) + "\n\n" + "\n".join(textwrap.wrap(notes, 79)) + "\n"
+
+
+def svg_chart(summaries: list[dict]) -> str:
+    """Horizontal bars of the time per test (and, thinner, its CPU time), per database."""
+    colors = {"sync": "#9e9e9e", "native": "#d9822b", "ours": "#2b7bb9"}
+    bar, cpu_bar, gap, group_gap, left, width = 20, 8, 10, 34, 250, 380
+    top = 58
+    most = max(e["ms_per_test"] for s in summaries for e in s["suites"].values())
+    most = max(most, *(e["cpu_ms_per_test"] for s in summaries for e in s["suites"].values()))
+    scale = width / most
+    row = bar + cpu_bar + gap
+    height = top + len(summaries) * (3 * row + group_gap) + 10
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
+        f'height="{height}" font-family="sans-serif" font-size="13">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="10" y="22" font-size="15" font-weight="bold">Time per test '
+        f"(ms; {BODY_TITLES[summaries[0].get('body', 'orm')]}; N = {summaries[0]['n']})</text>",
+        '<text x="10" y="42" font-size="12" fill="#555">Thick bars: elapsed time. '
+        "Thin bars: CPU time of the process (all threads).</text>",
+    ]
+    y = top
+    for summary in summaries:
+        out.append(f'<text x="10" y="{y + 14}" font-weight="bold">{summary["db"]}</text>')
+        y += 22
+        for suite in SUITES:
+            entry = summary["suites"][suite]
+            ms, cpu = entry["ms_per_test"], entry["cpu_ms_per_test"]
+            out += [
+                f'<text x="{left - 8}" y="{y + bar * 0.75:.0f}" text-anchor="end">'
+                f"{LABELS[suite]}</text>",
+                f'<rect x="{left}" y="{y}" width="{ms * scale:.1f}" height="{bar}" '
+                f'fill="{colors[suite]}"/>',
+                f'<text x="{left + ms * scale + 6:.1f}" y="{y + bar * 0.75:.0f}">{ms:.3f}</text>',
+                f'<rect x="{left}" y="{y + bar}" width="{cpu * scale:.1f}" height="{cpu_bar}" '
+                f'fill="{colors[suite]}" fill-opacity="0.45"/>',
+                f'<text x="{left + cpu * scale + 6:.1f}" y="{y + bar + cpu_bar}" '
+                f'font-size="10" fill="#555">CPU {cpu:.3f}</text>',
+            ]
+            y += row
+        y += group_gap - 22
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=400, help="tests per suite (default 400)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    parser.add_argument(
+        "--db",
+        action="append",
+        choices=["sqlite", "postgresql"],
+        help="database to run on; repeat for several (default sqlite)",
+    )
+    parser.add_argument(
+        "--body",
+        choices=sorted(BODIES),
+        default="orm",
+        help="what each test does: orm (one create and one count; default) or empty",
+    )
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the 10 x N runs that measure memory"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--docs", type=Path, help="write the chart and the table into DIR/_static/")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="run nothing: print and write (--docs) the results saved by --json in this file",
+    )
+    args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        env, summaries = saved["environment"], saved["results"]
+        args.body = summaries[0].get("body", "orm")
+        for summary in summaries:
+            print_summary(summary)
+        write_docs(args.docs, args.body, summaries, env)
+        return
+    env = environment()
+    print(
+        f"Python {env['python']}, Django {env['django']}, asgiref {env['asgiref']}, "
+        f"{env['cpus']} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
+    summaries = []
+    for db in args.db or ["sqlite"]:
+        summary = benchmark(db, args.n, args.rounds, not args.no_memory, args.body)
+        summaries.append(summary)
+        print_summary(summary)
+    if args.json:
+        args.json.write_text(json.dumps({"environment": env, "results": summaries}, indent=1))
+    write_docs(args.docs, args.body, summaries, env)
+
+
+def write_docs(docs: Path | None, body: str, summaries: list[dict], env: dict) -> None:
+    if docs is None:
+        return
+    static = docs / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    stem = "benchmark" if body == "orm" else f"benchmark-{body}"
+    chart, table = static / f"{stem}.svg", static / f"{stem}-results.txt"
+    chart.write_text(svg_chart(summaries))
+    table.write_text(rst_table(summaries, env))
+    print(f"Wrote {chart} and {table}")
+
+
+if __name__ == "__main__":
+    main()

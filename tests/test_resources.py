@@ -1,0 +1,52 @@
+"""Closing each test's loop: leftover tasks, threads, loops and descriptors.
+
+Runs the real test classes of tests/cases/case_resources.py under Django's
+runner and under pytest, on the backend this run uses.
+"""
+
+from django.test import SimpleTestCase
+
+from tests.harness import RUNNERS, run_both
+
+LEFTOVER_TESTS = [
+    f"{cls}.{method}"
+    for cls in ("LeftoverTests", "TransactionLeftoverTests")
+    for method in ("test_leaves_a_task", "test_leaves_a_task_again")
+]
+
+
+class ResourcesTests(SimpleTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.runs = run_both("tests.cases.case_resources")
+
+    def each_run(self):
+        return [self.runs[runner] for runner in RUNNERS]
+
+    def test_all_pass(self):
+        for run in self.each_run():
+            self.assertEqual(len(run.records), 7, run.output)
+            failed = [r for r in run.records if r["outcome"] != "passed"]
+            self.assertEqual(failed, [], run.output)
+            self.assertEqual(run.returncode, 0, run.output)
+
+    def test_nothing_left_behind(self):
+        for run in self.each_run():
+            [before] = run.event_data("before")
+            [after] = run.event_data("after")
+            for key in ("threads", "open_loops", "epoll_fds"):
+                self.assertEqual(after[key], before[key], (run.runner, key, run.output))
+            self.assertEqual(after["open_loops"], 0)
+
+    def test_leftover_task_is_cancelled_and_served_before_the_rollback(self):
+        for run in self.each_run():
+            for test in LEFTOVER_TESTS:
+                [cancelled] = [e for e in run.event_data("cancelled") if e["test"] == test]
+                in_transaction = test.startswith("LeftoverTests")
+                self.assertEqual(cancelled["state"], ["MainThread", in_transaction], cancelled)
+                self.assertEqual(cancelled["rows"], 2, cancelled)
+                [done] = [e for e in run.event_data("task_cancelled") if e["test"] == test]
+                self.assertIs(done["cancelled"], True, done)
+                [rows] = [e for e in run.event_data("rows_after") if e["test"] == test]
+                self.assertEqual(rows["rows"], 0, rows)
