@@ -197,8 +197,10 @@ class TestRunner:
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
         route_new_tasks(loop, self.executor)
-        self._loop_thread().run_forever(loop, first, self._notify_closed)
-        self._loop = loop  # Only once running: close() waits for it to stop.
+        loop_thread = self._loop_thread()
+        # Set before the loop runs: its first step may ask running_test_loop().
+        self._loop = loop
+        loop_thread.run_forever(loop, first, self._notify_closed)
 
     def _record_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         self.loop_errors.append(context)
