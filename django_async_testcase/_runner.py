@@ -23,7 +23,9 @@ from ._compat import (
     route_thread_sensitive_calls,
 )
 from ._executor import DatabaseThreadExecutor
-from .guards import CANCEL_GRACE, Budget, clean_traceback, describe_task
+from .guards._tasks import CANCEL_GRACE, describe_task
+from .guards._timeouts import Budget
+from .guards._tracebacks import clean_traceback
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
 # failing test's traceback starts at the test's own code.

@@ -17,6 +17,7 @@ from . import _checks, _connections, guards
 from ._runner import LoopFactory, LoopThread, TestRunner
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
+from .guards._never_awaited import ASYNCIO_DEBUG_DEFAULT
 
 # unittest and pytest leave out frames of modules that set __unittest, so a
 # failing test's traceback starts at the test's own code.
@@ -151,7 +152,7 @@ class _AsyncTestMixin:
         self._asyncTornDown = False
         debug = cls.asyncio_debug
         test_guards = guards.TestGuards(
-            self, _AsyncTestMixin, guards.ASYNCIO_DEBUG_DEFAULT if debug is None else debug
+            self, _AsyncTestMixin, ASYNCIO_DEBUG_DEFAULT if debug is None else debug
         )
         runner = self._asyncRunner = TestRunner(cls._loop_thread, cls.loop_factory, debug)
         runner.budget = test_guards.budget

@@ -1,0 +1,27 @@
+"""Guards that turn the classic async-test bugs into clear failures of the test.
+
+Each test gets one :class:`TestGuards`, started before ``setUp`` and finished
+after its event loop has closed, before Django's rollback. It catches database
+access from other threads, leftover or failed background tasks, async steps
+over the time budget (:func:`timeout`) and, in debug mode, coroutines never
+awaited; each raises a subclass of :class:`GuardFailure`.
+"""
+
+from ._failures import (
+    AsyncTestTimeout,
+    ForeignThreadDatabaseAccess,
+    GuardFailure,
+    LeftoverTasks,
+    NeverAwaited,
+)
+from ._test_guards import TestGuards as TestGuards
+from ._timeouts import timeout
+
+__all__ = [
+    "AsyncTestTimeout",
+    "ForeignThreadDatabaseAccess",
+    "GuardFailure",
+    "LeftoverTasks",
+    "NeverAwaited",
+    "timeout",
+]

@@ -1,0 +1,107 @@
+"""Catch database access from threads other than the test's own database thread.
+
+Such a connection is outside the test's transaction: by default it is refused
+with :class:`ForeignThreadDatabaseAccess`; when allowed, it is closed at the end
+of the test.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+
+from ._failures import ForeignThreadDatabaseAccess
+
+# unittest and pytest leave out frames of modules that set __unittest.
+__unittest = True
+
+
+class DatabaseGuard:
+    """Watch connections opened during one test by threads other than its own.
+
+    Hooks Django's ``connection_created`` signal, sent by every backend once a
+    new connection is set up. pytest-django's database blocker replaces
+    ``BaseDatabaseWrapper.ensure_connection`` process-wide, so a guard there
+    would be undone; the signal is left alone by everyone.
+    """
+
+    def __init__(self, test: Any, refuse: bool) -> None:
+        self.test = test
+        self.refuse = refuse
+        self.thread = threading.current_thread()
+        self.refused: list[ForeignThreadDatabaseAccess] = []
+        self.opened: list[BaseDatabaseWrapper] = []
+        self._previous: DatabaseGuard | None = None
+
+    def start(self) -> None:
+        global _active_database_guard
+        self._previous, _active_database_guard = _active_database_guard, self
+
+    def connection_created(self, connection: BaseDatabaseWrapper) -> None:
+        thread = threading.current_thread()
+        if thread is self.thread:
+            return
+        if not self.refuse:
+            self.opened.append(connection)
+            return
+        # Close it before anything runs on it: the next attempt from that
+        # thread is refused the same way. SQLite's close() keeps in-memory
+        # databases open, so call the base class's close directly.
+        BaseDatabaseWrapper.close(connection)
+        message = (
+            f"{self.test} used the database {connection.alias!r} from the thread "
+            f"{thread.name!r}, not from the test's database thread {self.thread.name!r}. "
+            f"That connection is outside the test's transaction: its writes would "
+            f"outlive the test and could lock the test database. Run database code "
+            f"with `await sync_to_async(func)()` (thread_sensitive=True, the default) "
+            f"or the async ORM instead of asyncio.to_thread(), "
+            f"sync_to_async(thread_sensitive=False), threads or thread pools; or set "
+            f"`allow_foreign_thread_db_access = True` on {type(self.test).__qualname__}."
+        )
+        exc = ForeignThreadDatabaseAccess(message)
+        self.refused.append(exc)
+        raise exc
+
+    def unreported(self) -> list[str]:
+        """Messages of the refusals that never reached the test (a thread swallowed them)."""
+        return [str(exc) for exc in self.refused if not _reached_test(exc)]
+
+    def stop(self) -> None:
+        """Stop watching; close the connections other threads opened during the test."""
+        global _active_database_guard
+        if _active_database_guard is self:
+            _active_database_guard = self._previous
+        for connection in self.opened:
+            if connection.connection is None:
+                continue
+            connection.inc_thread_sharing()
+            try:
+                BaseDatabaseWrapper.close(connection)
+            finally:
+                connection.dec_thread_sharing()
+        self.opened.clear()
+
+
+def _reached_test(exc: BaseException) -> bool:
+    """Whether ``exc`` propagated up to unittest's TestCase.run (or debug)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "unittest.case":
+            return True
+        tb = tb.tb_next
+    return False
+
+
+_active_database_guard: DatabaseGuard | None = None
+
+
+def _on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    guard = _active_database_guard
+    if guard is not None:
+        guard.connection_created(connection)
+
+
+connection_created.connect(_on_connection_created, dispatch_uid="django_async_testcase.guards")

@@ -1,0 +1,95 @@
+"""The guards of one test: start them all, stop them all, raise one failure for what they caught."""
+
+from __future__ import annotations
+
+import logging
+import types
+from typing import Any
+
+from ._database import DatabaseGuard
+from ._failures import ForeignThreadDatabaseAccess, LeftoverTasks, NeverAwaited
+from ._never_awaited import NeverAwaitedCatcher
+from ._tasks import format_loop_error
+from ._timeouts import Budget, test_timeout
+from ._tracebacks import raise_at_code
+
+# unittest and pytest leave out frames of modules that set __unittest.
+__unittest = True
+
+_logger = logging.getLogger("asyncio")
+
+
+class TestGuards:
+    """The guards of one test, from before ``setUp`` to after its loop has closed."""
+
+    __test__ = False  # Not a test, whatever pytest's name patterns say.
+
+    def __init__(self, test: Any, base: type, debug: bool) -> None:
+        cls = type(test)
+        self.test = test
+        self._allow_tasks = cls.allow_leftover_tasks
+        self._database = DatabaseGuard(test, refuse=not cls.allow_foreign_thread_db_access)
+        self._never_awaited = NeverAwaitedCatcher() if debug else None
+        method = getattr(test, test._testMethodName, None)
+        self._test_code = _test_code(method)
+        seconds, origin = test_timeout(test, method, base)
+        self.budget = Budget(seconds, origin, self._test_code) if seconds is not None else None
+
+    def start(self) -> None:
+        self._database.start()
+        if self._never_awaited is not None:
+            self._never_awaited.start()
+
+    def finish(self, leftovers: list[str], loop_errors: list[dict[str, Any]], report: bool) -> None:
+        """Stop the guards; raise a GuardFailure for what they caught, if ``report``."""
+        self._database.stop()
+        if self._never_awaited is not None:
+            self._never_awaited.stop()
+        if not report:
+            return
+        failures = []
+        refused = self._database.unreported()
+        self._database.refused.clear()
+        if refused:
+            failures.append(
+                "Database access from another thread was refused, and the error "
+                "did not reach the test:\n" + "\n".join(refused)
+            )
+        if self._allow_tasks:
+            for context in loop_errors:
+                _logger.error("%s", format_loop_error(context))
+        else:
+            if leftovers:
+                failures.append(
+                    "Tasks were still pending when the test ended; they were cancelled. "
+                    "Await them (or cancel and await them in asyncTearDown or an async "
+                    "cleanup), or set `allow_leftover_tasks = True` on "
+                    f"{type(self.test).__qualname__}:\n" + "\n".join(leftovers)
+                )
+            if loop_errors:
+                failures.append(
+                    "Background tasks or callbacks raised, and nothing retrieved the "
+                    "exception:\n" + "\n".join(format_loop_error(c) for c in loop_errors)
+                )
+        if self._never_awaited is not None and self._never_awaited.found:
+            failures.append(
+                "Coroutines were created and never awaited (add the missing `await`):\n"
+                + "\n".join(self._never_awaited.found)
+            )
+        if failures:
+            kind = _failure_kind(refused, leftovers, loop_errors)
+            raise_at_code(kind("\n\n".join(failures)), self._test_code)
+
+
+def _test_code(method: Any) -> types.CodeType | None:
+    func = getattr(method, "__func__", method)
+    func = getattr(func, "_async_test_coroutine_function", func)
+    return getattr(func, "__code__", None)
+
+
+def _failure_kind(refused: list[str], leftovers: list[str], errors: list[Any]) -> type:
+    if refused:
+        return ForeignThreadDatabaseAccess
+    if leftovers or errors:
+        return LeftoverTasks
+    return NeverAwaited

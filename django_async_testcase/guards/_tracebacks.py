@@ -1,0 +1,122 @@
+"""Keep the machinery's frames (asgiref, asyncio, this library) out of what the user sees.
+
+Cleans exceptions' tracebacks and formatted stacks, and raises a guard's
+failure from a frame that points at the user's code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import linecache
+import os
+import sys
+import threading
+import types
+
+import asgiref
+
+from ._failures import ForeignThreadDatabaseAccess
+
+# unittest and pytest leave out frames of modules that set __unittest.
+__unittest = True
+
+# Frames of these modules are machinery between the test and its failure.
+_HIDDEN_MODULES = ("asgiref.", "asyncio.", "concurrent.futures.", "django_async_testcase.")
+_HIDDEN_NAMES = {"threading", "contextvars"}
+_HIDDEN_DIRS = tuple(
+    os.path.dirname(module.__file__) + os.sep
+    for module in (asyncio, concurrent.futures, asgiref, sys.modules["django_async_testcase"])
+)
+
+
+def _module_name(frame: types.FrameType) -> str:
+    name: str = frame.f_globals.get("__name__", "")
+    return name
+
+
+def is_hidden_frame(frame: types.FrameType) -> bool:
+    """Whether ``frame`` runs code of the machinery, by its module's name."""
+    name = _module_name(frame)
+    return name in _HIDDEN_NAMES or name.startswith(_HIDDEN_MODULES)
+
+
+def is_hidden_file(filename: str) -> bool:
+    """Whether ``filename`` is a source file of the machinery."""
+    return filename.startswith(_HIDDEN_DIRS) or filename == threading.__file__
+
+
+def drop_hidden_lines(text: str) -> str:
+    """Drop the machinery's frames from a formatted stack (and their source lines)."""
+    kept = []
+    skipping = False
+    for line in text.splitlines():
+        if line.startswith('  File "'):
+            skipping = is_hidden_file(line[len('  File "') :].split('"', 1)[0])
+        elif not line.startswith("    "):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def clean_traceback(exc: BaseException) -> None:
+    """Drop asgiref, asyncio, concurrent.futures and library frames from ``exc``'s traceback.
+
+    Also for the exceptions it was raised from or during. Keeps at least one
+    frame. A refused database access ends at the user's code, not in Django's.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = _kept_frames(
+            exc.__traceback__, isinstance(exc, ForeignThreadDatabaseAccess)
+        )
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+
+
+def _kept_frames(
+    tb: types.TracebackType | None, drop_django_tail: bool
+) -> types.TracebackType | None:
+    kept = []
+    last = None
+    while tb is not None:
+        if not is_hidden_frame(tb.tb_frame):
+            kept.append(tb)
+        last = tb
+        tb = tb.tb_next
+    if drop_django_tail:
+        while len(kept) > 1 and _module_name(kept[-1].tb_frame).startswith("django."):
+            kept.pop()
+    if not kept:
+        return last
+    for outer, inner in itertools.pairwise(kept):
+        outer.tb_next = inner
+    kept[-1].tb_next = None
+    return kept[0]
+
+
+def raise_at(failure: BaseException, filename: str, lineno: int, name: str) -> None:
+    """Raise ``failure`` from a frame that appears to run line ``lineno`` of ``filename``.
+
+    A failure found by a guard after the test's code has run is raised by this
+    library's frames only, which unittest and pytest hide (pytest then shows
+    them all, having nothing else). This puts one frame on top that points at
+    the user's code: the test method, or where the test was waiting.
+    """
+    # The raise statement spans that line's text exactly, so that tracebacks
+    # show the line without pointing carets at a part of it.
+    line = linecache.getline(filename, lineno).rstrip()
+    indent = len(line) - len(line.lstrip())
+    variable = "__guard_failure__".ljust(len(line) - indent - len("raise "), "_")
+    source = f"if 1:\n{' ' * indent}raise {variable}\n"
+    code = compile(source, filename, "exec")
+    exec(code.replace(co_firstlineno=lineno - 1, co_name=name), {variable: failure})
+
+
+def raise_at_code(failure: BaseException, code: types.CodeType | None) -> None:
+    """Raise ``failure`` from the first line of ``code`` (the test method), if known."""
+    if code is None:
+        raise failure
+    raise_at(failure, code.co_filename, code.co_firstlineno, code.co_name)
