@@ -108,6 +108,12 @@ class TestRunner:
                 del exc
         return task.result()
 
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        # Django's --parallel pickles a test whose subtest failed, to report it
+        # from the worker process; the runner (loop, threads, context) stays
+        # behind, and the copy's runner is None.
+        return _no_runner, ()
+
     async def _step(self, awaitable: Awaitable[_T]) -> _T:
         route_thread_sensitive_calls(self.executor)
         return await awaitable
@@ -139,6 +145,10 @@ class TestRunner:
             self._closed = True
             self._loop = None
             self.executor.shutdown()
+
+
+def _no_runner() -> None:
+    """What a pickled TestRunner becomes when unpickled."""
 
 
 async def _shutdown() -> None:

@@ -8,7 +8,7 @@ same events, as in the serial run.
 """
 
 import json
-import sys
+import unittest
 from collections import Counter
 
 from django.test import SimpleTestCase
@@ -21,23 +21,11 @@ except ImportError:
     tblib = None
 
 PARALLEL_ARGS = {"unittest": ("--parallel", "2"), "pytest": ("-n", "2", "--dist", "load")}
-# Modules whose tests log events; their parallel runs must show two worker pids.
-LOGGING_MODULES = (
-    "tests.cases.case_lifecycle",
-    "tests.cases.case_asgiref_routing",
-    "tests.cases.case_parallel",
-)
-# Modules with failing tests: Django's parallel runner needs tblib to send them back.
-FAILING_MODULES = ("tests.cases.case_parallel", "tests.cases.case_outcomes")
-MODULES = (*LOGGING_MODULES, "tests.cases.case_outcomes")
+# Lifecycle: the database, threads, loops and context of each step.
+# Parallel: every kind of outcome (see its docstring for decorator skips).
+MODULES = ("tests.cases.case_lifecycle", "tests.cases.case_parallel")
 # Events that depend on which tests share a process.
 PER_PROCESS_EVENTS = {"previous_loop"}
-# CPython 3.12.1 (only) does not call startTest() for tests skipped by a
-# decorator (python/cpython#106584, reverted in 3.12.2), so Django's parallel
-# runner files every later outcome of that worker under the wrong test, for
-# plain django.test.TestCase classes too.
-SKIP_COUNT_BUG = sys.version_info[:3] == (3, 12, 1)
-MODULES_WITH_SKIP_DECORATORS = ("tests.cases.case_outcomes",)
 
 
 def outcomes(run):
@@ -64,18 +52,14 @@ class ParallelRunnerTests(SimpleTestCase):
         cls.runs = {key: finish(run) for key, run in started.items()}
 
     def assert_same_results(self, module, runner):
-        if runner == "unittest" and module in FAILING_MODULES and tblib is None:
-            self.skipTest("Django's --parallel needs tblib to report failures: pip install tblib")
-        if runner == "unittest" and module in MODULES_WITH_SKIP_DECORATORS and SKIP_COUNT_BUG:
-            self.skipTest("CPython 3.12.1 breaks Django's --parallel for skipped tests")
         serial, parallel = self.runs[module, runner, False], self.runs[module, runner, True]
         self.assertTrue(serial.records, serial.output)
         self.assertEqual(outcomes(parallel), outcomes(serial), parallel.output[-5000:])
         self.assertEqual(events(parallel), events(serial), parallel.output[-5000:])
         self.assertEqual(parallel.returncode, serial.returncode, parallel.output[-5000:])
-        if module in LOGGING_MODULES:
-            self.assertEqual(len({e["pid"] for e in serial.events}), 1)
-            self.assertEqual(len({e["pid"] for e in parallel.events}), 2, parallel.output)
+        # Both worker processes ran tests.
+        self.assertEqual(len({e["pid"] for e in serial.events}), 1)
+        self.assertEqual(len({e["pid"] for e in parallel.events}), 2, parallel.output)
 
     def test_django_runner_lifecycle(self):
         self.assert_same_results("tests.cases.case_lifecycle", "unittest")
@@ -83,20 +67,9 @@ class ParallelRunnerTests(SimpleTestCase):
     def test_pytest_xdist_lifecycle(self):
         self.assert_same_results("tests.cases.case_lifecycle", "pytest")
 
-    def test_django_runner_asgiref_routing(self):
-        self.assert_same_results("tests.cases.case_asgiref_routing", "unittest")
-
-    def test_pytest_xdist_asgiref_routing(self):
-        self.assert_same_results("tests.cases.case_asgiref_routing", "pytest")
-
+    @unittest.skipIf(tblib is None, "Django's --parallel needs tblib to report failures")
     def test_django_runner_outcomes(self):
-        self.assert_same_results("tests.cases.case_outcomes", "unittest")
-
-    def test_pytest_xdist_outcomes(self):
-        self.assert_same_results("tests.cases.case_outcomes", "pytest")
-
-    def test_django_runner_carried_state(self):
         self.assert_same_results("tests.cases.case_parallel", "unittest")
 
-    def test_pytest_xdist_carried_state(self):
+    def test_pytest_xdist_outcomes(self):
         self.assert_same_results("tests.cases.case_parallel", "pytest")

@@ -1,14 +1,17 @@
-"""Real test classes with what parallel runners must carry from a worker process.
+"""Real test classes with every outcome a parallel runner must carry from a worker.
 
-Django's ``--parallel`` pickles each outcome in the worker and, when a subtest
-fails, the test itself (its picklable attributes); pytest-xdist serialises its
-reports. These tests fail in subtests, chain exceptions and hold attributes
-that cannot be pickled. No test is skipped by a decorator (CPython 3.12.1 breaks
-Django's --parallel for those; see tests/test_parallel.py). Run by
-tests/test_parallel.py.
+Django's ``--parallel`` pickles each outcome in the worker process and, when a
+subtest fails, the test itself; pytest-xdist serialises its reports. Here tests
+pass, fail, error (chained), fail in subtests, skip, fail as expected or not,
+and fail in asyncSetUp and in an async cleanup. No test is skipped by a
+decorator: CPython 3.12.1 (only) does not call startTest() for those
+(python/cpython#106584, reverted in 3.12.2), and Django's parallel runner then
+files every later outcome of the worker under the wrong test, for
+django.test.TestCase too. Run by tests/test_parallel.py.
 """
 
 import asyncio
+import unittest
 
 from django_async_testcase import AsyncSimpleTestCase, AsyncTestCase
 from tests.cases.log import log
@@ -44,6 +47,19 @@ class Carried:
         with self.subTest("raises"):
             raise RuntimeError("error in a subtest")
 
+    async def test_skip_inside(self):
+        log(self, "ran")
+        self.skipTest("skipped inside")
+
+    @unittest.expectedFailure
+    async def test_expected_failure(self):
+        log(self, "ran")
+        self.assertEqual(1, 2)
+
+    @unittest.expectedFailure
+    async def test_unexpected_success(self):
+        log(self, "ran")
+
     async def test_pass(self):
         log(self, "ran")
 
@@ -56,3 +72,20 @@ class CarriedTests(Carried, AsyncTestCase):
     async def test_database(self):
         await Item.objects.acreate(name="parallel")
         log(self, "ran", rows=await Item.objects.acount())
+
+
+class FailingAsyncSetUpTests(AsyncTestCase):
+    async def asyncSetUp(self):
+        raise ValueError("error in asyncSetUp")
+
+    async def test_never_runs(self):
+        log(self, "ran")
+
+
+class FailingAsyncCleanupTests(AsyncTestCase):
+    async def test_cleanup_fails(self):
+        async def cleanup():
+            raise ValueError("error in async cleanup")
+
+        log(self, "ran")
+        self.addAsyncCleanup(cleanup)
