@@ -6,6 +6,7 @@
     nox -s "tests(django6.1-py3.13-mysql)"  # one session
     nox -s asgiref_min                      # the oldest asgiref the package allows
     nox -s parallel                         # Django's --parallel 2 and pytest -n 2
+    nox -t ci                               # the subset CI runs
 
 Each session installs the package with its test extras, the Django series and
 the database driver, then runs ``python runtests.py`` (Django's runner) and
@@ -36,6 +37,14 @@ DRIVERS = {"sqlite": [], "postgresql": ["psycopg[binary]>=3.1"], "mysql": ["mysq
 # The oldest asgiref that pyproject.toml allows, with a Django that accepts it.
 ASGIREF_MIN = "3.8.1"
 ASGIREF_MIN_DJANGO = "5.2"
+# What CI runs (`nox -t ci`), besides the newest Django on every backend that
+# .ci/run tests on Python 3.12: each Django series and Python once, on SQLite.
+CI_RUNS = {
+    ("4.2", "3.10", "sqlite"),
+    ("5.2", "3.11", "sqlite"),
+    ("6.0", "3.13", "sqlite"),
+    ("6.1", "3.13", "sqlite"),
+}
 
 nox.options.default_venv_backend = "uv|venv"
 nox.options.download_python = "never"
@@ -79,7 +88,11 @@ def _run_suite(session: nox.Session, db: str, *requirements: str) -> None:
     ("python", "django", "db"),
     [
         nox.param(
-            python, django, db, id=f"django{django}-py{python}-{db}", tags=[f"django{django}", db]
+            python,
+            django,
+            db,
+            id=f"django{django}-py{python}-{db}",
+            tags=[f"django{django}", db, *(["ci"] if (django, python, db) in CI_RUNS else [])],
         )
         for django, pythons in DJANGO_PYTHONS.items()
         for python in pythons
@@ -92,14 +105,22 @@ def tests(session: nox.Session, django: str, db: str) -> None:
 
 
 @nox.session(python=DJANGO_PYTHONS[ASGIREF_MIN_DJANGO][0], tags=["asgiref"])
-@nox.parametrize("db", [nox.param(db, id=db, tags=[db]) for db in DATABASES])
+@nox.parametrize(
+    "db", [nox.param(db, id=db, tags=[db, *(["ci"] if db == "sqlite" else [])]) for db in DATABASES]
+)
 def asgiref_min(session: nox.Session, db: str) -> None:
     """The suite with the oldest asgiref the package declares."""
     _run_suite(session, db, f"Django~={ASGIREF_MIN_DJANGO}.0", f"asgiref=={ASGIREF_MIN}")
 
 
 @nox.session(python=NEWEST_PYTHON, tags=["parallel"])
-@nox.parametrize("db", [nox.param(db, id=db, tags=[db]) for db in ("sqlite", "postgresql")])
+@nox.parametrize(
+    "db",
+    [
+        nox.param(db, id=db, tags=[db, *(["ci"] if db == "postgresql" else [])])
+        for db in DATABASES[:2]
+    ],
+)
 def parallel(session: nox.Session, db: str) -> None:
     """The suite in two worker processes: Django's --parallel 2, pytest-xdist's -n 2."""
     env = _install(session, db, f"Django~={NEWEST_DJANGO}.0")
