@@ -188,6 +188,12 @@ class TestRunner:
 
         return start
 
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        # Django's --parallel pickles a test whose subtest failed, to report it
+        # from the worker process; the runner (loop, threads, context) stays
+        # behind, and the copy's runner is None.
+        return _no_runner, ()
+
     async def _step(self, awaitable: Awaitable[_T]) -> _T:
         route_thread_sensitive_calls(self.executor)
         return await awaitable
@@ -256,6 +262,10 @@ def _result(task: asyncio.Task[_T]) -> _T:
         finally:
             del exc
     return task.result()
+
+
+def _no_runner() -> None:
+    """What a pickled TestRunner becomes when unpickled."""
 
 
 async def _shutdown() -> list[str]:

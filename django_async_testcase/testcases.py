@@ -62,7 +62,9 @@ class _AsyncTestMixin:
         super().__init_subclass__(**kwargs)
         # pytest and its plugins (anyio's) inspect the class's test functions at
         # collection; plain methods keep them from running a coroutine themselves.
-        # Inherited ones count too: a mixin's `async def test_*` is still raw.
+        # Inherited ones (from mixins) too: wrapping them per instance would put
+        # a method bound to the test in its __dict__, which Django's --parallel
+        # pickles when a subtest fails (recursing until RecursionError).
         for name in dir(cls):
             if _is_test_method_name(name):
                 value = inspect.getattr_static(cls, name)
@@ -112,8 +114,8 @@ class _AsyncTestMixin:
     # Django's entry point for both __call__ (runners) and debug().
 
     def _setup_and_call(self, result: Any, debug: bool = False) -> None:
-        # A coroutine method set on the instance (the class ones are wrapped in
-        # __init_subclass__) must not be left for Django's async_to_sync.
+        # A coroutine method that __init_subclass__ did not wrap (set on the
+        # instance, or not named test*) must not be left for Django's async_to_sync.
         name = self._testMethodName  # type: ignore[attr-defined]
         method = getattr(self, name, None)
         if isinstance(method, types.MethodType) and iscoroutinefunction(method):
@@ -160,7 +162,7 @@ class _AsyncTestMixin:
         test_guards.start()
         # The first cleanup runs last: the loop closes (leftover tasks are
         # cancelled) after every other cleanup, before Django's rollback.
-        self.addCleanup(_close_test_loop, self)  # type: ignore[attr-defined]
+        self.addCleanup(_close_loop_cleanup)  # type: ignore[attr-defined]
         _checks.check_sync_test_hook(self, "setUp")
         runner.context.run(self.setUp)  # type: ignore[attr-defined]
         self._callAsyncHook("asyncSetUp")
@@ -186,9 +188,9 @@ class _AsyncTestMixin:
         self._runner().context.run(self.tearDown)  # type: ignore[attr-defined]
 
     def _callCleanup(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
-        if function is _close_test_loop:
+        if function is _close_loop_cleanup:
             # Not in the test's context: closing runs tasks in that context.
-            function(*args, **kwargs)
+            _close_test_loop(self)
         elif _checks.is_async_callable(function):
             self._runner().run(function(*args, **kwargs))
         else:
@@ -258,6 +260,15 @@ def _in_running_loop() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def _close_loop_cleanup() -> None:
+    """Stands for ``_close_test_loop(test)`` in a test's cleanups; ``_callCleanup`` runs that.
+
+    The cleanups must not refer to the test: when a subtest fails under
+    Django's ``--parallel``, Django pickles the test's picklable attributes,
+    and a reference back to the test makes that recurse until RecursionError.
+    """
 
 
 def _close_test_loop(test: _AsyncTestMixin, report: bool = True) -> None:

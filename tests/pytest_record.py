@@ -29,6 +29,8 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput"):
+        return  # A pytest-xdist worker: its reports reach the controller, which writes.
     path = os.environ.get("CASES_RESULT")
     if path:
         Path(path).write_text(json.dumps(RECORDS))

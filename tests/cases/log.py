@@ -12,6 +12,7 @@ def log(test, event, **data):
         "test": f"{type(test).__name__}.{test._testMethodName}" if test is not None else "",
         "event": event,
         "thread": threading.current_thread().name,
+        "pid": os.getpid(),
         **data,
     }
     if path:

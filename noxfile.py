@@ -1,0 +1,128 @@
+"""The test matrix: each supported Django on its Pythons, on each database backend.
+
+    nox -l                                  # list the sessions
+    nox -t sqlite                           # every Django/Python pair on SQLite
+    nox -t django6.1                        # one Django series on every Python and backend
+    nox -s "tests(django6.1-py3.13-mysql)"  # one session
+    nox -s asgiref_min                      # the oldest asgiref the package allows
+    nox -s parallel                         # Django's --parallel 2 and pytest -n 2
+    nox -t ci                               # the subset CI runs
+
+Each session installs the package with its test extras, the Django series and
+the database driver, then runs ``python runtests.py`` (Django's runner) and
+``python -m pytest tests``. The backend is picked by DJANGO_ASYNC_TESTCASE_DB
+(see tests/settings.py). Interpreters are looked up on PATH; pyenv's installed
+versions are added to it, so ``pyenv install 3.10 3.11 3.12 3.13`` is enough.
+Sessions use uv to make their virtualenvs when it is installed, else venv.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+# Which Pythons each supported Django series is tested on.
+DJANGO_PYTHONS = {
+    "4.2": ["3.10", "3.11", "3.12"],
+    "5.2": ["3.10", "3.11", "3.12", "3.13"],
+    "6.0": ["3.12", "3.13"],
+    "6.1": ["3.12", "3.13"],
+}
+NEWEST_DJANGO = "6.1"
+NEWEST_PYTHON = DJANGO_PYTHONS[NEWEST_DJANGO][-1]
+DATABASES = ["sqlite", "postgresql", "mysql"]
+DRIVERS = {"sqlite": [], "postgresql": ["psycopg[binary]>=3.1"], "mysql": ["mysqlclient>=2.2.1"]}
+# The oldest asgiref that pyproject.toml allows, with a Django that accepts it.
+ASGIREF_MIN = "3.8.1"
+ASGIREF_MIN_DJANGO = "5.2"
+# What CI runs (`nox -t ci`), besides the newest Django on every backend that
+# .ci/run tests on Python 3.12: each Django series and Python once, on SQLite.
+CI_RUNS = {
+    ("4.2", "3.10", "sqlite"),
+    ("5.2", "3.11", "sqlite"),
+    ("6.0", "3.13", "sqlite"),
+    ("6.1", "3.13", "sqlite"),
+}
+
+nox.options.default_venv_backend = "uv|venv"
+nox.options.download_python = "never"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["tests", "asgiref_min", "parallel"]
+
+
+def _add_pyenv_pythons() -> None:
+    """Put the bin folder of each pyenv-installed Python on PATH (pyenv's shims
+    only expose the versions that are selected)."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = sorted((root / "versions").glob("3.*/bin"), reverse=True)
+    if found:
+        os.environ["PATH"] = os.pathsep.join([*map(str, found), os.environ.get("PATH", "")])
+
+
+_add_pyenv_pythons()
+
+
+def _install(session: nox.Session, db: str, *requirements: str) -> dict[str, str]:
+    """Install the package, ``requirements`` and the driver for ``db``; the run's env."""
+    session.install("-e", ".[test]", *requirements, *DRIVERS[db])
+    session.run(
+        "python",
+        "-c",
+        "import sys, django, asgiref; "
+        "print('Python', sys.version.split()[0], 'Django', django.__version__, "
+        "'asgiref', asgiref.__version__)",
+    )
+    return {"DJANGO_ASYNC_TESTCASE_DB": db}
+
+
+def _run_suite(session: nox.Session, db: str, *requirements: str) -> None:
+    env = _install(session, db, *requirements)
+    session.run("python", "runtests.py", env=env)
+    session.run("python", "-m", "pytest", "tests", env=env)
+
+
+@nox.session
+@nox.parametrize(
+    ("python", "django", "db"),
+    [
+        nox.param(
+            python,
+            django,
+            db,
+            id=f"django{django}-py{python}-{db}",
+            tags=[f"django{django}", db, *(["ci"] if (django, python, db) in CI_RUNS else [])],
+        )
+        for django, pythons in DJANGO_PYTHONS.items()
+        for python in pythons
+        for db in DATABASES
+    ],
+)
+def tests(session: nox.Session, django: str, db: str) -> None:
+    """Django's runner and pytest, on one Django series, Python and backend."""
+    _run_suite(session, db, f"Django~={django}.0")
+
+
+@nox.session(python=DJANGO_PYTHONS[ASGIREF_MIN_DJANGO][0], tags=["asgiref"])
+@nox.parametrize(
+    "db", [nox.param(db, id=db, tags=[db, *(["ci"] if db == "sqlite" else [])]) for db in DATABASES]
+)
+def asgiref_min(session: nox.Session, db: str) -> None:
+    """The suite with the oldest asgiref the package declares."""
+    _run_suite(session, db, f"Django~={ASGIREF_MIN_DJANGO}.0", f"asgiref=={ASGIREF_MIN}")
+
+
+@nox.session(python=NEWEST_PYTHON, tags=["parallel"])
+@nox.parametrize(
+    "db",
+    [
+        nox.param(db, id=db, tags=[db, *(["ci"] if db == "postgresql" else [])])
+        for db in DATABASES[:2]
+    ],
+)
+def parallel(session: nox.Session, db: str) -> None:
+    """The suite in two worker processes: Django's --parallel 2, pytest-xdist's -n 2."""
+    env = _install(session, db, f"Django~={NEWEST_DJANGO}.0")
+    session.run("python", "runtests.py", "--parallel", "2", env=env)
+    session.run("python", "-m", "pytest", "-n", "2", "tests", env=env)

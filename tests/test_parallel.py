@@ -1,0 +1,75 @@
+"""Parallel runs give the same results as serial ones.
+
+Each case module runs serially and with two worker processes, under Django's
+runner (``--parallel 2``, one test class per worker) and under pytest-xdist
+(``-n 2 --dist load``, which also spreads one class's tests over both workers).
+Every test and subtest must get the same outcome, and the tests must log the
+same events, as in the serial run.
+"""
+
+import json
+import unittest
+from collections import Counter
+
+from django.test import SimpleTestCase
+
+from tests.harness import RUNNERS, finish, start_cases
+
+try:
+    import tblib
+except ImportError:
+    tblib = None
+
+PARALLEL_ARGS = {"unittest": ("--parallel", "2"), "pytest": ("-n", "2", "--dist", "load")}
+# Lifecycle: the database, threads, loops and context of each step.
+# Parallel: every kind of outcome (see its docstring for decorator skips).
+MODULES = ("tests.cases.case_lifecycle", "tests.cases.case_parallel")
+# Events that depend on which tests share a process.
+PER_PROCESS_EVENTS = {"previous_loop"}
+
+
+def outcomes(run):
+    return Counter((r["test"], r["outcome"], r["subtest"]) for r in run.records)
+
+
+def events(run):
+    return Counter(
+        json.dumps({k: v for k, v in e.items() if k != "pid"}, sort_keys=True)
+        for e in run.events
+        if e["event"] not in PER_PROCESS_EVENTS
+    )
+
+
+class ParallelRunnerTests(SimpleTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        started = {}
+        for module in MODULES:
+            for runner in RUNNERS:
+                started[module, runner, False] = start_cases(module, runner)
+                started[module, runner, True] = start_cases(module, runner, *PARALLEL_ARGS[runner])
+        cls.runs = {key: finish(run) for key, run in started.items()}
+
+    def assert_same_results(self, module, runner):
+        serial, parallel = self.runs[module, runner, False], self.runs[module, runner, True]
+        self.assertTrue(serial.records, serial.output)
+        self.assertEqual(outcomes(parallel), outcomes(serial), parallel.output[-5000:])
+        self.assertEqual(events(parallel), events(serial), parallel.output[-5000:])
+        self.assertEqual(parallel.returncode, serial.returncode, parallel.output[-5000:])
+        # Both worker processes ran tests.
+        self.assertEqual(len({e["pid"] for e in serial.events}), 1)
+        self.assertEqual(len({e["pid"] for e in parallel.events}), 2, parallel.output)
+
+    def test_django_runner_lifecycle(self):
+        self.assert_same_results("tests.cases.case_lifecycle", "unittest")
+
+    def test_pytest_xdist_lifecycle(self):
+        self.assert_same_results("tests.cases.case_lifecycle", "pytest")
+
+    @unittest.skipIf(tblib is None, "Django's --parallel needs tblib to report failures")
+    def test_django_runner_outcomes(self):
+        self.assert_same_results("tests.cases.case_parallel", "unittest")
+
+    def test_pytest_xdist_outcomes(self):
+        self.assert_same_results("tests.cases.case_parallel", "pytest")
