@@ -42,8 +42,13 @@ def outcomes(runs):
 
 
 def events(runs):
-    """Sorted events the tests of ``runs`` logged, as JSON."""
-    return sorted(json.dumps(e, sort_keys=True) for run in runs for e in run.events if e["test"])
+    """Sorted events the tests of ``runs`` logged, as JSON (without the process id)."""
+    return sorted(
+        json.dumps({k: v for k, v in e.items() if k != "pid"}, sort_keys=True)
+        for run in runs
+        for e in run.events
+        if e["test"]
+    )
 
 
 def outcomes_with_all(run):

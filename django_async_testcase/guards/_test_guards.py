@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import types
+from collections.abc import Callable
 from typing import Any
 
 from ._database import DatabaseGuard
@@ -34,6 +35,11 @@ class TestGuards:
         self._test_code = _test_code(method)
         seconds, origin = test_timeout(test, method, base)
         self.budget = Budget(seconds, origin, self._test_code) if seconds is not None else None
+
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        # Django's --parallel pickles a test whose subtest failed; the guards
+        # refer back to the test (pickling would recurse) and stay behind.
+        return _no_guards, ()
 
     def start(self) -> None:
         self._database.start()
@@ -93,3 +99,7 @@ def _failure_kind(refused: list[str], leftovers: list[str], errors: list[Any]) -
     if leftovers or errors:
         return LeftoverTasks
     return NeverAwaited
+
+
+def _no_guards() -> None:
+    """What a pickled TestGuards becomes when unpickled."""
