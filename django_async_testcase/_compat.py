@@ -65,7 +65,7 @@ else:
             var.set(value)
 
 
-if PY311:
+if sys.version_info >= (3, 11):
 
     def cancel_requested(task: asyncio.Task[Any]) -> bool:
         """Whether someone already asked ``task`` to cancel (it is on its way out)."""
@@ -120,7 +120,7 @@ def fixture_setup_override(func: Callable[[Any], None]) -> Any:
     return classmethod(func) if FIXTURE_SETUP_IS_CLASSMETHOD else func
 
 
-def test_data_is_class_wide(cls: type[django_test.TestCase]) -> bool:
+def test_data_is_class_wide(cls: type) -> bool:
     """Whether TestCase.setUpClass ran ``cls.setUpTestData`` (else each test does).
 
     Django runs it once per class, inside the class-wide transaction, when
@@ -165,7 +165,8 @@ def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None
             return asyncio.Task(coro, loop=loop, **kwargs)
         return previous(loop, coro, **kwargs)
 
-    loop.set_task_factory(task_factory)  # type: ignore[arg-type]
+    # Typeshed's task factory type has the keyword arguments only from Python 3.12.
+    loop.set_task_factory(task_factory)  # type: ignore[arg-type,unused-ignore]
 
 
 def _route_if_unset(executor: Executor) -> None:

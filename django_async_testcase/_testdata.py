@@ -7,7 +7,7 @@ from typing import Any
 # TestData is the descriptor Django's TestCase.setUpClass wraps setUpTestData's
 # attributes in (each test then reads a deep copy). It is not public API;
 # tests/test_test_data.py checks that asyncSetUpTestData's attributes get it.
-from django.test.testcases import TestData
+from django.test.testcases import TestData  # type: ignore[attr-defined]  # Not in django-stubs.
 
 from . import _checks, _compat
 from ._runner import TestRunner
@@ -58,8 +58,9 @@ class AsyncTestDataMixin:
         try:
             _run_async_test_data(cls)
         except Exception:
-            if cls._databases_support_transactions():
-                cls._rollback_atomics(cls.atomics)
+            # Private Django API, not in django-stubs.
+            if cls._databases_support_transactions():  # type: ignore[attr-defined]
+                cls._rollback_atomics(cls.atomics)  # type: ignore[attr-defined]
             raise
 
 

@@ -32,6 +32,7 @@ from ._runner import TestRunner, running_test_loop
 __unittest = True
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 class DatabaseThreadContext(Generic[_T]):
@@ -72,7 +73,7 @@ class DatabaseThreadContext(Generic[_T]):
     ) -> bool | None:
         return await _async_result(self._on_database_thread(self._exit, exc_type, exc, tb))
 
-    def _on_database_thread(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+    def _on_database_thread(self, fn: Callable[..., _R], *args: Any) -> Future[_R]:
         return _submit(self._runner, functools.partial(fn, *args))
 
     def _enter(self) -> _T:

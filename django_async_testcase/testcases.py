@@ -127,7 +127,7 @@ class _AsyncTestMixin:
             # loop and, if Django's rollback was skipped, run it.
             _close_test_loop(self, report=False)
             if self._asyncTornDown is False:
-                self._post_teardown()  # type: ignore[attr-defined]
+                self._post_teardown()
             raise
         else:
             # Normally closed as the last cleanup already.
@@ -323,8 +323,10 @@ class AsyncTestCase(
     def setUpClass(cls) -> None:
         # close_old_connections() (Django's request signals, Channels'
         # database_sync_to_async) must not close the class's transaction.
-        undo = _connections.keep_open_in_atomic_blocks(cls._databases_names(include_mirrors=False))
-        cls.addClassCleanup(undo)  # type: ignore[attr-defined]
+        # TestCase._databases_names is private Django API, not in django-stubs.
+        names = cls._databases_names(include_mirrors=False)  # type: ignore[attr-defined]
+        undo = _connections.keep_open_in_atomic_blocks(names)
+        cls.addClassCleanup(undo)
         super().setUpClass()
 
 

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import types
+from typing import cast
 
 import asgiref
 
@@ -26,7 +27,8 @@ __unittest = True
 _HIDDEN_MODULES = ("asgiref.", "asyncio.", "concurrent.futures.", "django_async_testcase.")
 _HIDDEN_NAMES = {"threading", "contextvars"}
 _HIDDEN_DIRS = tuple(
-    os.path.dirname(module.__file__) + os.sep
+    # Packages loaded from files: each has a __file__.
+    os.path.dirname(cast(str, module.__file__)) + os.sep
     for module in (asyncio, concurrent.futures, asgiref, sys.modules["django_async_testcase"])
 )
 
