@@ -20,8 +20,6 @@ __unittest = True
 
 _T = TypeVar("_T")
 
-PY311 = sys.version_info >= (3, 11)
-
 
 if sys.version_info >= (3, 11):
 

@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.test import SimpleTestCase
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNERS = ("unittest", "pytest")
 
@@ -130,3 +132,23 @@ def run_both(module: str, *args: str, env: dict | None = None) -> dict:
     """Run ``module`` under both runners at once; {runner: CaseRun}."""
     started = [start_cases(module, runner, *args, env=env) for runner in RUNNERS]
     return {s[2]: finish(s) for s in started}
+
+
+class CaseModuleTests(SimpleTestCase):
+    """Meta-tests of one case module, run once under both runners for the class.
+
+    Subclasses set ``module`` (dotted path of a module in tests/cases) and,
+    optionally, ``args`` and ``env`` for ``run_both``.
+    """
+
+    module: str = ""
+    args: tuple = ()
+    env: dict | None = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.runs = run_both(cls.module, *cls.args, env=cls.env)
+
+    def each_run(self) -> list:
+        return [self.runs[runner] for runner in RUNNERS]

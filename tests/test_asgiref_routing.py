@@ -9,9 +9,7 @@ AsyncTestCase and AsyncTransactionTestCase. The real test classes are in
 tests/cases/case_asgiref_routing.py.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 # Rows each test's database code should see: setUp's, plus the one it wrote.
 ROWS = {
@@ -27,14 +25,8 @@ IN_ATOMIC = {"RoutingTests": True, "TransactionRoutingTests": False}
 EXPECTED_ROWS = {f"{cls}.{method}": rows for cls in IN_ATOMIC for method, rows in ROWS.items()}
 
 
-class AsgirefRoutingTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_asgiref_routing")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class AsgirefRoutingTests(CaseModuleTests):
+    module = "tests.cases.case_asgiref_routing"
 
     def test_all_pass(self):
         for run in self.each_run():

@@ -4,9 +4,8 @@ Runs tests/cases/case_clients.py under Django's runner and pytest.
 """
 
 import django
-from django.test import SimpleTestCase
 
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 HAS_ASYNC_LOGIN = django.VERSION >= (5, 0)
 ASYNC_LOGIN_TESTS = [
@@ -16,14 +15,8 @@ ASYNC_LOGIN_TESTS = [
 ]
 
 
-class ClientsTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_clients")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class ClientsTests(CaseModuleTests):
+    module = "tests.cases.case_clients"
 
     def logged(self, run, test, event):
         found = [e for e in run.events if e["test"] == test and e["event"] == event]

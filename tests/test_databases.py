@@ -3,22 +3,14 @@
 Runs tests/cases/case_databases.py under Django's runner and under pytest.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 NONE = {"default": 0, "other": 0}
 FIXTURE_NAMES = ["fixture one", "fixture two"]
 
 
-class DatabasesTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_databases")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class DatabasesTests(CaseModuleTests):
+    module = "tests.cases.case_databases"
 
     def test_all_pass(self):
         for run in self.each_run():

@@ -7,7 +7,7 @@ backend this run uses.
 
 from django.test import SimpleTestCase
 
-from tests.harness import RUNNERS, finish, run_both, start_cases
+from tests.harness import RUNNERS, CaseModuleTests, finish, start_cases
 
 # What a traceback of a failing test must not show.
 MACHINERY = ("asgiref/", "concurrent/futures/", "django_async_testcase/", "/asyncio/")
@@ -15,14 +15,8 @@ MACHINERY = ("asgiref/", "concurrent/futures/", "django_async_testcase/", "/asyn
 UNDROPPABLE = ("being accessed by other users", "Got an error destroying", "database is locked")
 
 
-class GuardTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_guards")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class GuardTests(CaseModuleTests):
+    module = "tests.cases.case_guards"
 
     def assertFails(self, run, test, *fragments, error=False):
         """``test`` failed (or errored, under Django's runner) with all ``fragments`` shown."""

@@ -4,9 +4,7 @@ Each check runs the real test classes of tests/cases/case_lifecycle.py under
 Django's runner and under pytest, on the backend this run uses.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 EXPECTED_ORDER = [
     ("setUp", "unset"),
@@ -20,14 +18,8 @@ EXPECTED_ORDER = [
 ]
 
 
-class LifecycleTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_lifecycle")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class LifecycleTests(CaseModuleTests):
+    module = "tests.cases.case_lifecycle"
 
     def test_all_pass(self):
         for run in self.each_run():

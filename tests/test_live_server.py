@@ -5,21 +5,13 @@ Runs tests/cases/case_live_server.py under Django's runner and pytest.
 
 import os
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 BACKEND = os.environ.get("DJANGO_ASYNC_TESTCASE_DB", "sqlite")
 
 
-class LiveServerTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_live_server")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class LiveServerTests(CaseModuleTests):
+    module = "tests.cases.case_live_server"
 
     def test_all_pass_and_test_database_is_dropped(self):
         for run in self.each_run():

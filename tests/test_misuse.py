@@ -5,9 +5,7 @@ runner and under pytest. The bodies of misused hooks log an event if they
 ever run; none may.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 MODULE = "tests.cases.case_misuse"
 
@@ -72,14 +70,8 @@ def class_error(run, cls):
     return records[0]["details"]
 
 
-class MisuseTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both(MODULE)
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class MisuseTests(CaseModuleTests):
+    module = MODULE
 
     def test_run_fails(self):
         for run in self.each_run():

@@ -6,7 +6,7 @@ case_failfast.py) under Django's runner and under pytest.
 
 from django.test import SimpleTestCase
 
-from tests.harness import RUNNERS, finish, run_both, start_cases
+from tests.harness import CaseModuleTests, finish, start_cases
 
 METHODS = [
     "test_pass",
@@ -59,14 +59,8 @@ def error_outcome(runner):
     return "error" if runner == "unittest" else "failed"
 
 
-class OutcomesTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_outcomes")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class OutcomesTests(CaseModuleTests):
+    module = "tests.cases.case_outcomes"
 
     def test_run_fails(self):
         for run in self.each_run():

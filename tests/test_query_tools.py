@@ -3,9 +3,7 @@
 Runs tests/cases/case_query_tools.py under Django's runner and under pytest.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 FAILING = {
     "test_async_with_fails": ("2 queries executed, 1 expected", ["INSERT INTO", "SELECT COUNT"]),
@@ -13,14 +11,8 @@ FAILING = {
 }
 
 
-class QueryToolsTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_query_tools")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class QueryToolsTests(CaseModuleTests):
+    module = "tests.cases.case_query_tools"
 
     def test_only_the_wrong_counts_fail(self):
         for run in self.each_run():

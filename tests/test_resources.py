@@ -4,9 +4,7 @@ Runs the real test classes of tests/cases/case_resources.py under Django's
 runner and under pytest, on the backend this run uses.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 LEFTOVER_TESTS = [
     f"{cls}.{method}"
@@ -15,14 +13,8 @@ LEFTOVER_TESTS = [
 ]
 
 
-class ResourcesTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_resources")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class ResourcesTests(CaseModuleTests):
+    module = "tests.cases.case_resources"
 
     def test_all_pass(self):
         for run in self.each_run():

@@ -3,9 +3,9 @@
 Runs tests/cases/case_test_data.py under Django's runner and under pytest.
 """
 
-from django.test import SimpleTestCase, TestCase
+from django.test import TestCase
 
-from tests.harness import RUNNERS, run_both
+from tests.harness import CaseModuleTests
 
 CLASS_ERRORS = {
     "FailingTestDataTests": "boom in asyncSetUpTestData",
@@ -16,14 +16,8 @@ CLASS_ERRORS = {
 HAS_SAVEPOINT_CHECK = hasattr(TestCase, "_databases_support_savepoints")
 
 
-class TestDataTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = run_both("tests.cases.case_test_data")
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class TestDataTests(CaseModuleTests):
+    module = "tests.cases.case_test_data"
 
     def class_records(self, run, cls):
         return [r for r in run.records if cls in r["test"]]
