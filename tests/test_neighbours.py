@@ -1,0 +1,165 @@
+"""Neighbouring tools: pytest-randomly, pytest-timeout, factory_boy and model_bakery.
+
+pytest-randomly and pytest-timeout (with ``--timeout`` above every test's
+time) must change nothing: same outcomes and events as a plain run, in a
+shuffled order for pytest-randomly. When pytest-timeout fires on a hung async
+test, the test fails and, with the signal method, the next test runs clean;
+the thread method ends the process, by design. Objects made by factories in
+setUp and asyncSetUp are seen by the async ORM and rolled back.
+"""
+
+import json
+
+from django.test import SimpleTestCase
+
+from tests.harness import CaseModuleTests, finish, start_cases
+from tests.test_plugins import MODULES, PLAIN, events, outcomes
+
+# The harness turns pytest-randomly off for every other meta-test; turn it on again.
+RANDOMLY_SEEDS = (1, 2)
+TIMEOUT_METHODS = ("signal", "thread")
+SUBTESTS = "AsyncOutcomes.test_subtests"
+
+
+def run_modules(*args, modules=MODULES):
+    """Run each module under pytest with the plain plugins and ``args``; the runs."""
+    started = [start_cases(module, "pytest", *PLAIN, *args) for module in modules]
+    return [finish(s) for s in started]
+
+
+def order(runs):
+    """The tests of ``runs``, in the order they ran."""
+    return [r["test"] for run in runs for r in run.records if not r["subtest"]]
+
+
+def unordered_events(runs):
+    """``events`` of ``runs``; "previous_loop" without its test's name (every test of
+    a class logs it but the first to run)."""
+    found = [json.loads(e) for e in events(runs)]
+    for event in found:
+        if event["event"] == "previous_loop":
+            event["test"] = ""
+    return sorted(json.dumps(e, sort_keys=True) for e in found)
+
+
+def rows_after(runs):
+    """Every row count logged by LeakCheck after a test's rollback or flush."""
+    return [
+        count
+        for run in runs
+        for event in run.event_data("rows_after")
+        for count in event["counts"].values()
+    ]
+
+
+class OrderAndTimeoutPluginTests(SimpleTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.plain = run_modules()
+
+    def assert_same_as_plain(self, runs, but=()):
+        """Same outcomes (but for the tests in ``but``) and events as the plain run."""
+        for run in runs:
+            self.assertIn(run.returncode, (0, 1), run.output)
+
+        def kept(found):
+            return [o for o in found if o[0] not in but]
+
+        self.assertEqual(kept(outcomes(runs)), kept(outcomes(self.plain)))
+        self.assertEqual(unordered_events(runs), unordered_events(self.plain))
+        counts = rows_after(runs)
+        self.assertTrue(counts)
+        self.assertEqual(set(counts), {0})
+
+    def test_plain_run(self):
+        self.assertIn("OrderTests.test_async", order(self.plain))
+        self.assertIn(("AsyncOutcomes.test_subtests", "failed", True), outcomes(self.plain))
+        self.assertEqual(set(rows_after(self.plain)), {0})
+
+    def test_pytest_randomly(self):
+        orders = set()
+        for seed in RANDOMLY_SEEDS:
+            with self.subTest(seed=seed):
+                runs = run_modules("-p", "randomly", f"--randomly-seed={seed}")
+                self.assert_same_as_plain(runs)
+                self.assertNotEqual(order(runs), order(self.plain))
+                orders.add(tuple(order(runs)))
+        self.assertEqual(len(orders), len(RANDOMLY_SEEDS))
+
+    def test_pytest_timeout_above_every_test(self):
+        runs = run_modules("-p", "timeout", "--timeout=60", "--timeout-method=thread")
+        self.assert_same_as_plain(runs)
+
+    def test_pytest_timeout_signal_method_and_failing_async_subtests(self):
+        # Known limitation: pytest reports a failing subtest from the thread
+        # that runs it (the loop's, for an async test); pytest-timeout's signal
+        # method then cancels its timer from there, and signal.signal() raises
+        # ValueError off the main thread: the test stops at its first failing
+        # subtest. Everything else is as in the plain run.
+        runs = run_modules("-p", "timeout", "--timeout=60", "--timeout-method=signal")
+        self.assert_same_as_plain(runs, but={SUBTESTS})
+        [failed] = [r for r in runs[1].records if r["test"] == SUBTESTS and not r["subtest"]]
+        self.assertIn("signal only works in main thread", failed["details"])
+
+
+class TimeoutFiresTests(SimpleTestCase):
+    """tests/cases/case_timeout.py: test_a_hangs has ``@pytest.mark.timeout(2)``."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.runs = {
+            method: run_modules(
+                "-p", "timeout", f"--timeout-method={method}", modules=["tests.cases.case_timeout"]
+            )[0]
+            for method in TIMEOUT_METHODS
+        }
+
+    def test_signal_method_fails_the_test_and_the_next_runs_clean(self):
+        run = self.runs["signal"]
+        self.assertEqual(run.returncode, 1, run.output)
+        hung = [r for r in run.records if r["test"] == "HungTests.test_a_hangs"]
+        self.assertEqual(hung[0]["outcome"], "failed", run.output)
+        self.assertIn("Timeout (>2.0s) from pytest-timeout", hung[0]["details"])
+        # The interrupted coroutine is cancelled when the loop closes, and may
+        # be reported as a leftover task of the test (at teardown): nothing else.
+        for record in hung[1:]:
+            self.assertEqual(record["outcome"], "error")
+            self.assertIn("LeftoverTasks", record["details"])
+            self.assertIn("TestRunner._step()", record["details"])
+        self.assertEqual(run.outcome("HungTests.test_b_after"), "passed")
+        self.assertEqual(run.events_of("HungTests.test_b_after"), ["after", "rows_after"])
+        self.assertEqual(
+            [e["counts"] for e in run.event_data("rows_after")], [{"default": 0}, {"default": 0}]
+        )
+
+    def test_thread_method_ends_the_process(self):
+        # pytest-timeout's thread method dumps the stacks and calls os._exit(1).
+        run = self.runs["thread"]
+        self.assertEqual(run.returncode, 1, run.output)
+        self.assertIn("Timeout", run.output)
+        self.assertEqual(run.records, [])  # No session finish: nothing written.
+        self.assertEqual([e["event"] for e in run.events], ["hanging"])
+
+
+class FactoryTests(CaseModuleTests):
+    module = "tests.cases.case_factories"
+
+    def test_all_pass_and_nothing_leaks(self):
+        for run in self.each_run():
+            self.assertEqual(run.returncode, 0, run.output)
+            self.assertEqual(len(run.records), 6, run.output)
+            self.assertEqual({r["outcome"] for r in run.records}, {"passed"}, run.output)
+            self.assertEqual(len(run.event_data("rows_after")), 6)
+            self.assertEqual(set(rows_after([run])), {0})
+
+    def test_async_orm_sees_factory_objects(self):
+        for run in self.each_run():
+            names = [e["names"] for e in run.event_data("names")]
+            self.assertEqual(len(names), 2, run.output)
+            for found in names:
+                self.assertEqual(
+                    found,
+                    ["async baker", "async baker", "async factory", "sync baker", "sync factory"],
+                )
