@@ -9,11 +9,20 @@ setUp and asyncSetUp are seen by the async ORM and rolled back.
 """
 
 import json
+import unittest
+from importlib.util import find_spec
 
 from django.test import SimpleTestCase
 
 from tests.harness import CaseModuleTests, finish, start_cases
 from tests.test_plugins import MODULES, PLAIN, events, outcomes
+
+NEEDED = ("pytest_randomly", "pytest_timeout", "factory", "model_bakery")
+MISSING = [name for name in NEEDED if find_spec(name) is None]
+# In a virtualenv without the test extra (CI installs it), skip rather than fail.
+needs_neighbours = unittest.skipIf(
+    MISSING, f"{', '.join(MISSING)} not installed: pip install -e '.[test]'"
+)
 
 # The harness turns pytest-randomly off for every other meta-test; turn it on again.
 RANDOMLY_SEEDS = (1, 2)
@@ -52,6 +61,7 @@ def rows_after(runs):
     ]
 
 
+@needs_neighbours
 class OrderAndTimeoutPluginTests(SimpleTestCase):
     @classmethod
     def setUpClass(cls):
@@ -103,6 +113,7 @@ class OrderAndTimeoutPluginTests(SimpleTestCase):
         self.assertIn("signal only works in main thread", failed["details"])
 
 
+@needs_neighbours
 class TimeoutFiresTests(SimpleTestCase):
     """tests/cases/case_timeout.py: test_a_hangs has ``@pytest.mark.timeout(2)``."""
 
@@ -143,6 +154,7 @@ class TimeoutFiresTests(SimpleTestCase):
         self.assertEqual([e["event"] for e in run.events], ["hanging"])
 
 
+@needs_neighbours
 class FactoryTests(CaseModuleTests):
     module = "tests.cases.case_factories"
 
