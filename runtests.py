@@ -22,7 +22,8 @@ def main() -> None:
     args = sys.argv[1:]
     if not any(not arg.startswith("-") and not arg.isdigit() for arg in args):
         args = ["tests", *args]
-    execute_from_command_line([sys.argv[0], "test", *args])
+    # Never stop to ask about a test database left by an interrupted run.
+    execute_from_command_line([sys.argv[0], "test", "--noinput", *args])
 
 
 if __name__ == "__main__":
