@@ -9,6 +9,7 @@ setUp and asyncSetUp are seen by the async ORM and rolled back.
 """
 
 import json
+import sys
 import unittest
 from importlib.util import find_spec
 
@@ -107,7 +108,12 @@ class OrderAndTimeoutPluginTests(SimpleTestCase):
         # method then cancels its timer from there, and signal.signal() raises
         # ValueError off the main thread: the test stops at its first failing
         # subtest. Everything else is as in the plain run.
+        # Python 3.10's unittest reports subtests after the test, from the main
+        # thread, so the limitation does not arise there.
         runs = run_modules("-p", "timeout", "--timeout=60", "--timeout-method=signal")
+        if sys.version_info < (3, 11):
+            self.assert_same_as_plain(runs)
+            return
         self.assert_same_as_plain(runs, but={SUBTESTS})
         [failed] = [r for r in runs[1].records if r["test"] == SUBTESTS and not r["subtest"]]
         self.assertIn("signal only works in main thread", failed["details"])
@@ -138,7 +144,8 @@ class TimeoutFiresTests(SimpleTestCase):
         for record in hung[1:]:
             self.assertEqual(record["outcome"], "error")
             self.assertIn("LeftoverTasks", record["details"])
-            self.assertIn("TestRunner._step()", record["details"])
+            # The test's step (on Python 3.10, the wrapper that shares its context).
+            self.assertRegex(record["details"], r"TestRunner\._step\(\)|_write_back\(\)")
         self.assertEqual(run.outcome("HungTests.test_b_after"), "passed")
         self.assertEqual(run.events_of("HungTests.test_b_after"), ["after", "rows_after"])
         self.assertEqual(
