@@ -11,6 +11,10 @@ from django.test import TestCase
 # The checks raise on the test's behalf: keep their frames out of tracebacks.
 __unittest = True
 
+#: Set on the plain method that runs an ``async def`` test method; holds that
+#: coroutine function (testcases._run_on_test_loop sets it, guards read it).
+COROUTINE_ATTR = "_async_test_coroutine_function"
+
 # Hooks that unittest or Django call synchronously, and what to use instead.
 _SYNC_ONLY_CLASS_HOOKS = {
     "setUpClass": "override it with a plain def (class-wide async set-up is "

@@ -140,11 +140,7 @@ class _AsyncTestMixin:
     # The hooks unittest.TestCase.run() and debug() call.
 
     def _callSetUp(self) -> None:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
+        if _in_running_loop():
             raise RuntimeError(
                 f"{self} was run from a thread whose event loop is running; "
                 f"{type(self).__name__} starts its own loop per test. Run the test "
@@ -168,7 +164,7 @@ class _AsyncTestMixin:
         self._callAsyncHook("asyncSetUp")
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
-        if hasattr(method, _COROUTINE_ATTR):
+        if hasattr(method, _checks.COROUTINE_ATTR):
             returned = method()  # Runs the coroutine in the test's context.
         else:
             returned = self._runner().context.run(method)
@@ -230,10 +226,6 @@ class _AsyncTestMixin:
             thread.stop()
 
 
-# Marks the plain methods that run an ``async def`` test method; holds it.
-_COROUTINE_ATTR = "_async_test_coroutine_function"
-
-
 def _is_test_method_name(name: str) -> bool:
     return name.startswith("test") or name == "runTest"
 
@@ -250,7 +242,7 @@ def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
             return coro
         return self._runner().run(coro)
 
-    setattr(test_method, _COROUTINE_ATTR, func)
+    setattr(test_method, _checks.COROUTINE_ATTR, func)
     return test_method
 
 

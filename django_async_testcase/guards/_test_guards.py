@@ -7,6 +7,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from .._checks import COROUTINE_ATTR
 from ._database import DatabaseGuard
 from ._failures import ForeignThreadDatabaseAccess, LeftoverTasks, NeverAwaited
 from ._never_awaited import NeverAwaitedCatcher
@@ -89,7 +90,7 @@ class TestGuards:
 
 def _test_code(method: Any) -> types.CodeType | None:
     func = getattr(method, "__func__", method)
-    func = getattr(func, "_async_test_coroutine_function", func)
+    func = getattr(func, COROUTINE_ATTR, func)
     return getattr(func, "__code__", None)
 
 
