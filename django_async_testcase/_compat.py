@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import functools
 import inspect
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from asgiref.sync import AsyncToSync
+from asgiref.sync import AsyncToSync, SyncToAsync
 from django import test as django_test
 
 # unittest and pytest leave out frames of modules that set __unittest; Python
@@ -79,15 +81,15 @@ else:
 def route_thread_sensitive_calls(executor: Executor) -> None:
     """Send thread-sensitive ``sync_to_async`` calls of this context to ``executor``.
 
-    Must be called in the event loop thread, inside the task whose context
-    (and whose child tasks' contexts) should use the executor.
+    Must be called in the thread that runs the event loop, in the context
+    whose tasks (and their child tasks) should use the executor.
 
     asgiref has no public API for this on every supported version (3.13 adds
     ``ThreadSensitiveContext(executor=...)``). ``AsyncToSync.executors.current``
     is what ``async_to_sync`` itself sets, and ``SyncToAsync`` consults it
     before any other choice, including the ``ThreadSensitiveContext`` that
     Django's ASGI handler opens for each request. asgiref >= 3.13 tags this
-    storage with the thread that set it, hence "in the event loop thread".
+    storage with the thread that set it, hence "in the thread that runs the loop".
     Covered by tests/test_asgiref_routing.py on every supported version.
     """
     AsyncToSync.executors.current = executor
@@ -96,13 +98,66 @@ def route_thread_sensitive_calls(executor: Executor) -> None:
 def thread_sensitive_executor() -> Executor | None:
     """The executor thread-sensitive ``sync_to_async`` calls of this context go to.
 
-    The test's DatabaseThreadExecutor at the top of a test's task; inside an
-    ``async_to_sync`` call made from the test's thread, the executor asgiref
-    made for that call (which the test's thread then serves instead). Reads
+    The test's DatabaseThreadExecutor in a test's tasks; in the coroutine of
+    an ``async_to_sync`` call made from the test's thread, the executor asgiref
+    made for that call (which the test's thread then serves). Reads
     the storage that ``route_thread_sensitive_calls`` writes; covered by
     tests/test_query_tools.py.
     """
     return getattr(AsyncToSync.executors, "current", None)
+
+
+@contextlib.contextmanager
+def running_loop_hidden() -> Iterator[None]:
+    """Run the block as if no event loop ran this thread.
+
+    The test's thread runs its event loop and, inside the loop's callbacks,
+    the synchronous calls sent to it by ``sync_to_async``. Django's
+    ``async_unsafe`` check (every database call) and asgiref's
+    ``async_to_sync`` refuse to run where a loop is running; these calls stand
+    in for code that asgiref would run on a thread with no loop. asyncio's
+    ``_get_running_loop``/``_set_running_loop`` are the low-level hooks it
+    exports for event loop implementations (uvloop uses them); covered by
+    tests/test_lifecycle.py and tests/test_query_tools.py.
+    """
+    loop = asyncio._get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
+
+
+def detach_from_calling_loop(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """Make asgiref's wrapper of a ``sync_to_async`` call forget the loop that awaits it.
+
+    ``fn`` is what ``sync_to_async`` hands to the executor: a partial of
+    ``SyncToAsync.thread_handler`` whose first argument is the awaiting loop,
+    which it records (per thread) for ``async_to_sync``: sync code that calls
+    ``async_to_sync`` sends its coroutine to that loop and waits for it. The
+    test's loop runs on the very thread that would wait, so it could never
+    run the coroutine. Recorded as None instead, asgiref runs the coroutine on
+    a new loop in a new thread, as for sync code that no loop called; the
+    coroutine's thread-sensitive calls still come back to the test's thread.
+    The record stays on the thread after the call, as asgiref leaves it: a
+    later ``async_to_sync`` there (a sync test's request to an async view)
+    also finds no loop, as on a thread no loop ever called. (asgiref < 3.9
+    checks ``is_running()`` on the record and passes it to
+    ``asyncio.set_event_loop``; later versions check ``is not None``: None
+    suits both.)
+
+    Anything else is returned unchanged. Private asgiref API, the same from
+    3.8 to 3.13; covered by tests/test_query_tools.py and
+    tests/test_asgiref_routing.py (a nested ``async_to_sync``) on every version.
+    """
+    if (
+        isinstance(fn, functools.partial)
+        and getattr(fn.func, "__func__", None) is SyncToAsync.thread_handler
+        and fn.args
+        and isinstance(fn.args[0], asyncio.AbstractEventLoop)
+    ):
+        return functools.partial(fn.func, None, *fn.args[1:], **fn.keywords)
+    return fn
 
 
 # Django >= 5.2 made TestCase._pre_setup and _fixture_setup classmethods; on

@@ -1,19 +1,17 @@
 """The per-test runner: a fresh event loop per test, database work on the test's thread.
 
-The thread that runs a test owns its database connection and transaction, so it
-cannot also run the event loop: it must stay free to serve the ORM. Each test
-therefore gets a fresh loop that runs on a helper thread (one per test class,
-reused by its tests), while the test's thread serves database work between
-the steps it hands to the loop.
+The thread that runs a test owns its database connection and transaction.
+Each test gets a fresh event loop that runs on that same thread, as
+``unittest.IsolatedAsyncioTestCase`` runs its loop, and asgiref's
+thread-sensitive ``sync_to_async`` calls (every async ORM call) run right
+there, inside the test's transaction: no other thread takes part.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import queue
-import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ._compat import (
@@ -41,91 +39,34 @@ _current_runner: contextvars.ContextVar[TestRunner] = contextvars.ContextVar("_c
 
 
 def running_test_loop() -> TestRunner | None:
-    """The TestRunner whose event loop runs the caller (a test's coroutine), or None."""
+    """The TestRunner of the test whose coroutine is the caller, or None.
+
+    A coroutine that the test's code runs through a nested ``async_to_sync``
+    (on a loop of asgiref's, in another thread) belongs to the test too.
+    """
     runner = _current_runner.get(None)
     if runner is None or runner._loop is None:
         return None
     try:
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
     except RuntimeError:
         return None
-    return runner if loop is runner._loop else None
-
-
-class LoopThread:
-    """A daemon thread that runs one event loop at a time until told to stop."""
-
-    def __init__(self, name: str) -> None:
-        self._loops: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
-        self._thread.start()
-
-    def _main(self) -> None:
-        while True:
-            loop, first, closed = self._loops.get()
-            if loop is None:
-                return
-            try:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(first)
-                _run_until_stopped(loop)
-            finally:
-                asyncio.set_event_loop(None)
-                loop.close()
-                closed()
-
-    def run_forever(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        first: Callable[[], None],
-        closed: Callable[[], None],
-    ) -> None:
-        """Run ``loop``, calling ``first`` on it, until it stops; then close it and call ``closed``.
-
-        Handing ``first`` over with the loop saves a wake-up through the loop's
-        socket for a test's first async step.
-        """
-        self._loops.put((loop, first, closed))
-
-    def stop(self) -> None:
-        """End the thread once the current loop, if any, has closed."""
-        self._loops.put((None, None, None))
-        self._thread.join()
-
-
-def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
-    """Run ``loop`` until ``stop()``, even through KeyboardInterrupt or SystemExit.
-
-    A task that raises one of those re-raises it out of ``run_forever`` after
-    recording it; the loop must go on so that the test's thread, waiting for
-    the task, hears of it.
-    """
-    while True:
-        try:
-            loop.run_forever()
-        except (KeyboardInterrupt, SystemExit):
-            continue  # The task that raised it holds it.
-        return
+    return runner
 
 
 class TestRunner:
-    """Runs the async parts of one test on one event loop.
+    """Runs the async parts of one test on one event loop, on the test's thread.
 
-    Coroutines run as tasks on the loop thread, in the test's one
-    ``contextvars.Context``; meanwhile the calling thread serves the
-    thread-sensitive ``sync_to_async`` calls they make.
+    Coroutines run as tasks in the test's one ``contextvars.Context``; the
+    thread-sensitive ``sync_to_async`` calls they make run on this thread too,
+    through a DatabaseThreadExecutor.
     """
 
-    def __init__(
-        self,
-        loop_thread: Callable[[], LoopThread],
-        loop_factory: LoopFactory | None,
-        debug: bool | None,
-    ) -> None:
+    def __init__(self, loop_factory: LoopFactory | None, debug: bool | None) -> None:
+        self.executor = DatabaseThreadExecutor()
         self.context = contextvars.copy_context()
         self.context.run(_current_runner.set, self)
-        self.executor = DatabaseThreadExecutor()
-        self._loop_thread = loop_thread
+        self.context.run(route_thread_sensitive_calls, self.executor)
         self._loop_factory = loop_factory or asyncio.new_event_loop
         self._debug = debug
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -138,111 +79,91 @@ class TestRunner:
         self.loop_errors: list[dict[str, Any]] = []
 
     def run(self, awaitable: Awaitable[_T]) -> _T:
-        """Run ``awaitable`` on the test's loop; serve database work until it ends."""
+        """Run ``awaitable`` as a task on the test's loop until it ends; return its result."""
         if self._closed:
             raise RuntimeError("This test's event loop is already closed.")
-        try:
-            # The task would run in the test's context: it must not be in use.
-            self.context.run(_nothing)
-        except RuntimeError:
+        loop = self._loop
+        if (loop is not None and loop.is_running()) or not _context_free(self.context):
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()  # Never started: no "never awaited" warning.
             raise RuntimeError(
                 "Cannot run a coroutine of the test from synchronous code of the same "
-                "test (a sync test method, setUp, tearDown or a sync cleanup): make "
-                "the caller `async def` and await the coroutine, or move the call "
-                "to an async hook."
-            ) from None
-        executor = self.executor
+                "test (a sync test method, setUp, tearDown, a sync cleanup, or sync "
+                "code that the test's coroutine called): make the caller `async def` "
+                "and await the coroutine, or move the call to an async hook."
+            )
+        if loop is None:
+            loop = self._start_loop()
         budget = self.budget
-        wakeup = executor.new_wakeup()
-        finished: list[asyncio.Task[_T]] = []
-
-        def done(task: asyncio.Task[_T]) -> None:
-            finished.append(task)
-            executor.wake(wakeup)
-
-        start = self._starter(awaitable, done)
-        if self._loop is None:
-            self._start_loop(start)
-        else:
-            self._loop.call_soon_threadsafe(start)
-        executor.serve_until(wakeup)
-        task = finished.pop()
+        task = create_task_in_context(loop, _as_coroutine(awaitable), self.context)
+        if budget is not None:
+            budget.watch(loop, task)
+        try:
+            loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                raise  # KeyboardInterrupt (or SystemExit) stopped the loop itself.
         if budget is not None:
             budget.check(task)
         return _result(task)
 
-    def _starter(
-        self, awaitable: Awaitable[_T], done: Callable[[asyncio.Task[_T]], object]
-    ) -> Callable[[], None]:
-        """A callback that, on the loop, runs ``awaitable`` as a task and then calls ``done``."""
-        budget = self.budget
-
-        def start() -> None:
-            loop = asyncio.get_running_loop()
-            task = create_task_in_context(loop, self._step(awaitable), self.context)
-            task.add_done_callback(done)
-            if budget is not None:
-                budget.watch(loop, task)
-
-        return start
-
     def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
         # Django's --parallel pickles a test whose subtest failed, to report it
-        # from the worker process; the runner (loop, threads, context) stays
-        # behind, and the copy's runner is None.
+        # from the worker process; the runner (loop, context) stays behind,
+        # and the copy's runner is None.
         return _no_runner, ()
 
-    async def _step(self, awaitable: Awaitable[_T]) -> _T:
-        route_thread_sensitive_calls(self.executor)
-        return await awaitable
-
-    def _start_loop(self, first: Callable[[], None]) -> None:
+    def _start_loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop_factory()
         if self._debug is not None:
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
         route_new_tasks(loop, self.executor)
-        loop_thread = self._loop_thread()
-        # Set before the loop runs: its first step may ask running_test_loop().
+        self.executor.attach(loop)
         self._loop = loop
-        loop_thread.run_forever(loop, first, self._notify_closed)
+        return loop
 
     def _record_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         self.loop_errors.append(context)
 
-    def _notify_closed(self) -> None:
-        self.executor.wake(self._closed_wakeup)
-
     def close(self) -> None:
-        """Cancel leftover tasks, close the loop and stop taking database work.
-
-        One trip to the loop thread: the shutdown task stops the loop when it
-        ends, and the loop thread reports once the loop is closed.
-        """
+        """Cancel leftover tasks, close the loop and stop taking database work."""
         if self._closed:
             return
         self.budget = None
         loop = self._loop
         try:
             if loop is not None:
-                finished: list[asyncio.Task[list[str]]] = []
-
-                def done(task: asyncio.Task[list[str]]) -> None:
-                    finished.append(task)
-                    loop.stop()
-
-                self._closed_wakeup = self.executor.new_wakeup()
-                loop.call_soon_threadsafe(self._starter(_shutdown(), done))
-                self.executor.serve_until(self._closed_wakeup)
-                if finished:
-                    self.leftover_tasks = _result(finished.pop())
+                try:
+                    task = create_task_in_context(loop, _shutdown(), self.context)
+                    loop.run_until_complete(task)
+                    self.leftover_tasks = _result(task)
+                finally:
+                    loop.close()
         finally:
             self._closed = True
             self._loop = None
             self.executor.shutdown()
+
+
+def _as_coroutine(awaitable: Awaitable[_T]) -> Coroutine[Any, Any, _T]:
+    if asyncio.iscoroutine(awaitable):
+        return awaitable
+    return _await(awaitable)
+
+
+async def _await(awaitable: Awaitable[_T]) -> _T:
+    return await awaitable
+
+
+def _context_free(context: contextvars.Context) -> bool:
+    """Whether ``context`` can be entered (no code runs in it right now)."""
+    try:
+        context.run(_nothing)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _nothing() -> None:

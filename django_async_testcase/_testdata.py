@@ -34,7 +34,6 @@ class AsyncTestDataMixin:
         super().setUpClass()  # type: ignore[misc]
         if not _defines_async_test_data(cls) or not _compat.test_data_is_class_wide(cls):
             return
-        cls._loop_thread()  # type: ignore[attr-defined]  # Started now: not test data.
         before = dict(vars(cls))
         try:
             _run_async_test_data(cls)
@@ -70,7 +69,7 @@ def _defines_async_test_data(cls: type) -> bool:
 
 def _run_async_test_data(cls: Any) -> None:
     """Run ``cls.asyncSetUpTestData()`` on a loop of its own; database work on this thread."""
-    runner = TestRunner(cls._loop_thread, cls.loop_factory, cls.asyncio_debug)
+    runner = TestRunner(cls.loop_factory, cls.asyncio_debug)
     try:
         runner.run(cls.asyncSetUpTestData())
     finally:

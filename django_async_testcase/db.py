@@ -1,12 +1,12 @@
 """Django's database test tools, usable in the coroutines of a test.
 
-In a test's coroutine the caller is on the event loop thread, where
-``connections[alias]`` is not the connection the ORM uses and synchronous
-database calls raise ``SynchronousOnlyOperation``. The helpers here return
-context managers that Django's own implementation enters and exits on the
-test's database thread (the thread that owns its transaction), so they see the
-very connection every ``await Model.objects...`` call uses. Outside a test's
-coroutine they return Django's own context managers, unchanged.
+In a test's coroutine Django's own ones raise ``SynchronousOnlyOperation``
+(a loop is running), or, for ``captureOnCommitCallbacks``, silently capture
+nothing. The helpers here return context managers that Django's own
+implementation enters and exits on the test's database thread (the thread that
+owns its transaction) as synchronous code, so they see the very connection
+every ``await Model.objects...`` call uses. Outside a test's coroutine they
+return Django's own context managers, unchanged.
 """
 
 from __future__ import annotations
@@ -99,19 +99,15 @@ class DatabaseThreadContext(Generic[_T]):
 def _submit(runner: TestRunner, fn: Callable[[], _T]) -> Future[_T]:
     """Run ``fn`` on the test's database thread, in a copy of the caller's context.
 
-    Sent where the ORM's own calls from this context go: the test's thread
-    serves either its executor or, inside a nested ``async_to_sync``, asgiref's.
+    On that thread (the test's loop runs there) it runs at once; from the
+    thread of a loop that a nested ``async_to_sync`` made, it goes where that
+    loop's ORM calls go: to the test's thread, which serves them meanwhile.
     """
+    call = contextvars.copy_context().run
     if threading.current_thread() is runner.executor.thread:
-        # Already there: a synchronous cleanup is exiting the block.
-        future: Future[_T] = Future()
-        try:
-            future.set_result(fn())
-        except BaseException as exc:
-            future.set_exception(exc)
-        return future
+        return runner.executor.run_now(call, fn)
     executor = _compat.thread_sensitive_executor() or runner.executor
-    return executor.submit(contextvars.copy_context().run, fn)
+    return executor.submit(call, fn)
 
 
 def _result(future: Future[_T]) -> _T:

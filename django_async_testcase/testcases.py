@@ -14,7 +14,7 @@ from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
 from . import _checks, _connections, guards
-from ._runner import LoopFactory, LoopThread, TestRunner
+from ._runner import LoopFactory, TestRunner
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
 from .guards._never_awaited import ASYNCIO_DEBUG_DEFAULT
@@ -53,8 +53,6 @@ class _AsyncTestMixin:
     allow_foreign_thread_db_access: ClassVar[bool] = True
 
     _asyncRunner: TestRunner | None = None
-    # Set on each class by _loop_thread() while its tests run.
-    _async_loop_thread: ClassVar[LoopThread]
     _asyncTornDown: bool | None = None
     _asyncGuards: guards.TestGuards | None = None
 
@@ -152,7 +150,7 @@ class _AsyncTestMixin:
         test_guards = guards.TestGuards(
             self, _AsyncTestMixin, ASYNCIO_DEBUG_DEFAULT if debug is None else debug
         )
-        runner = self._asyncRunner = TestRunner(cls._loop_thread, cls.loop_factory, debug)
+        runner = self._asyncRunner = TestRunner(cls.loop_factory, debug)
         runner.budget = test_guards.budget
         self._asyncGuards = test_guards
         test_guards.start()
@@ -207,23 +205,6 @@ class _AsyncTestMixin:
                 f"test runner (or test.run() / test.debug()) runs it."
             )
         return runner
-
-    @classmethod
-    def _loop_thread(cls) -> LoopThread:
-        """The thread that runs this class's event loops, started on first use."""
-        thread: LoopThread | None = vars(cls).get("_async_loop_thread")
-        if thread is None:
-            thread = LoopThread(f"{cls.__qualname__} event loop")
-            cls._async_loop_thread = thread
-            cls.addClassCleanup(cls._stop_loop_thread)  # type: ignore[attr-defined]
-        return thread
-
-    @classmethod
-    def _stop_loop_thread(cls) -> None:
-        thread: LoopThread | None = vars(cls).get("_async_loop_thread")
-        if thread is not None:
-            del cls._async_loop_thread
-            thread.stop()
 
 
 def _is_test_method_name(name: str) -> bool:

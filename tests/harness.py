@@ -48,6 +48,12 @@ class CaseRun:
     def details(self, test: str) -> str:
         return "\n".join(r["details"] for r in self.records if r["test"] == test)
 
+    def why(self, test: str) -> str:
+        """A message for a failed assertion on ``test``: the runner and the test's
+        traceback, or the run's whole output when no record has details."""
+        details = self.details(test)
+        return f"{test} under {self.runner}:\n{details or self.output}"
+
     def subtests(self, test: str) -> list:
         return [r for r in self.records if r["test"] == test and r["subtest"]]
 
@@ -152,3 +158,18 @@ class CaseModuleTests(SimpleTestCase):
 
     def each_run(self) -> list:
         return [self.runs[runner] for runner in RUNNERS]
+
+    def assert_all_passed(self, run: CaseRun, count: int | None = None, skipped=()) -> None:
+        """Every case test of ``run`` passed (those in ``skipped`` were skipped); exit code 0.
+
+        With ``count``, the run also had exactly that many case tests.
+        """
+        unexpected = [
+            r
+            for r in run.records
+            if r["outcome"] != ("skipped" if r["test"] in skipped else "passed")
+        ]
+        self.assertEqual(unexpected, [], run.output)
+        if count is not None:
+            self.assertEqual(len(run.records), count, run.output)
+        self.assertEqual(run.returncode, 0, run.output)

@@ -47,7 +47,7 @@ class EmptyContextTaskTests(Runs):
     def test_task_in_empty_context_uses_test_connection(self):
         for run in self.each_run():
             test = "EmptyContextTaskTests.test_task_in_empty_context"
-            self.assertEqual(run.outcome(test), "passed", run.details(test))
+            self.assertEqual(run.outcome(test), "passed", run.why(test))
             [event] = run.event_data("empty context")
             self.assertEqual(event["count"], 1, event)
             self.assertIs(event["same_connection"], True, event)
@@ -60,8 +60,9 @@ class ChannelsTests(Runs):
     def test_all_pass(self):
         for run in self.each_run():
             for cls in ("ChannelsTests", "TransactionChannelsTests"):
-                for test in TESTS:
-                    self.assertEqual(run.outcome(f"{cls}.{test}"), "passed", run.details(test))
+                for method in TESTS:
+                    test = f"{cls}.{method}"
+                    self.assertEqual(run.outcome(test), "passed", run.why(test))
             self.assertEqual(run.returncode, 0, run.output)
             self.assertNotIn("being accessed by other users", run.output)
 

@@ -14,9 +14,7 @@ class DatabasesTests(CaseModuleTests):
 
     def test_all_pass(self):
         for run in self.each_run():
-            self.assertEqual(len(run.records), 14, run.output)
-            failed = [r for r in run.records if r["outcome"] != "passed"]
-            self.assertEqual(failed, [], run.output)
+            self.assert_all_passed(run, 14)
 
     def by_test(self, run, event):
         return {e["test"]: e for e in run.event_data(event)}

@@ -4,7 +4,13 @@ Each check runs the real test classes of tests/cases/case_lifecycle.py under
 Django's runner and under pytest, on the backend this run uses.
 """
 
+import importlib.util
+
 from tests.harness import CaseModuleTests
+
+# Skipped where uvloop is not installed (not on Windows, nor some Pythons).
+HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
+UVLOOP_TEST = "UvloopTests.test_database_calls"
 
 EXPECTED_ORDER = [
     ("setUp", "unset"),
@@ -23,9 +29,7 @@ class LifecycleTests(CaseModuleTests):
 
     def test_all_pass(self):
         for run in self.each_run():
-            failed = [r for r in run.records if r["outcome"] != "passed"]
-            self.assertEqual(failed, [], run.output)
-            self.assertEqual(run.returncode, 0, run.output)
+            self.assert_all_passed(run, skipped=() if HAS_UVLOOP else {UVLOOP_TEST})
 
     def test_order_and_shared_context(self):
         for run in self.each_run():
@@ -78,6 +82,18 @@ class LifecycleTests(CaseModuleTests):
             self.assertEqual((made["from_factory"], made["debug"]), (True, True))
             [off] = [e for e in run.event_data("loop") if e["test"].startswith("DebugOff")]
             self.assertIs(off["debug"], False)
+
+    def test_uvloop_as_loop_factory(self):
+        for run in self.each_run():
+            if not HAS_UVLOOP:
+                self.assertEqual(run.outcome(UVLOOP_TEST), "skipped", run.output)
+                continue
+            self.assertEqual(run.outcome(UVLOOP_TEST), "passed", run.output)
+            [event] = run.event_data("uvloop")
+            self.assertEqual(event["loop"], "uvloop")
+            self.assertEqual(event["state"], ["MainThread", True])
+            self.assertIs(event["yielded"], True)
+            self.assertEqual(event["counts"], [1, 1])
 
     def test_async_test_from_a_plain_mixin(self):
         for run in self.each_run():

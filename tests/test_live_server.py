@@ -15,10 +15,7 @@ class LiveServerTests(CaseModuleTests):
 
     def test_all_pass_and_test_database_is_dropped(self):
         for run in self.each_run():
-            failed = [r for r in run.records if r["outcome"] != "passed"]
-            self.assertEqual(failed, [], run.output)
-            self.assertEqual(len(run.records), 5, run.output)
-            self.assertEqual(run.returncode, 0, run.output)
+            self.assert_all_passed(run, 5)
             self.assertNotIn("being accessed by other users", run.output)
             self.assertNotIn("Got an error destroying", run.output)
 

@@ -18,10 +18,7 @@ class ResourcesTests(CaseModuleTests):
 
     def test_all_pass(self):
         for run in self.each_run():
-            self.assertEqual(len(run.records), 7, run.output)
-            failed = [r for r in run.records if r["outcome"] != "passed"]
-            self.assertEqual(failed, [], run.output)
-            self.assertEqual(run.returncode, 0, run.output)
+            self.assert_all_passed(run, 7)
 
     def test_nothing_left_behind(self):
         for run in self.each_run():

@@ -50,7 +50,7 @@ class TestDataTests(CaseModuleTests):
             self.assertEqual(event["other"], ["MainThread", True])
             self.assertEqual(event["names"], ["setUpTestData"])
             self.assertEqual(event["sees_sync_attribute"], "setUpTestData")
-            self.assertEqual(event["loop_thread"], "TestDataTests event loop")
+            self.assertEqual(event["loop_thread"], "MainThread")
             [event] = run.event_data("on commit in asyncSetUpTestData")
             self.assertEqual((event["captured"], event["ran"]), (1, ["MainThread"]))
 

@@ -26,8 +26,8 @@ class NeverAwaitedCatcher:
 
     A coroutine warns when it is destroyed, which for one caught in a reference
     cycle is whenever the garbage collector runs, maybe during a later test. So
-    only coroutines whose origin was tracked count: the loop thread tracks them
-    in debug mode, and the test's thread does during the test.
+    only coroutines whose origin was tracked count: a loop in debug mode tracks
+    them, and so does this catcher during the test.
     """
 
     def __init__(self) -> None:

@@ -11,11 +11,15 @@ Run by tests/test_asgiref_routing.py.
 import asyncio
 import json
 import threading
+import unittest
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
+import django
+from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
+from django.core.exceptions import SynchronousOnlyOperation
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
+from django.db.models.signals import post_save
 from django.http import JsonResponse
 from django.test import override_settings
 from django.urls import path
@@ -100,6 +104,52 @@ class Routing:
     async def test_thread_sensitive_context(self):
         async with ThreadSensitiveContext():
             log(self, "state", **await sync_to_async(db_state)())
+
+    async def test_sync_orm_call_is_refused(self):
+        # As in production: sync database code in a coroutine is an error.
+        with self.assertRaises(SynchronousOnlyOperation):
+            Item.objects.count()
+        log(self, "state", **await sync_to_async(db_state)())
+
+    async def test_await_yields_to_other_tasks(self):
+        # As in production, awaiting a database call lets ready tasks run.
+        ran = []
+
+        async def other():
+            ran.append("other")
+
+        task = asyncio.create_task(other())
+        state = await sync_to_async(db_state)()
+        self.assertEqual(ran, ["other"])
+        await task
+        log(self, "state", **state)
+
+    async def test_nested_async_to_sync(self):
+        # Sync code that runs a coroutine with async_to_sync: its database
+        # calls still reach the test's thread and transaction.
+        async def write_and_report():
+            await Item.objects.acreate(name="nested")
+            return await sync_to_async(db_state)()
+
+        def sync_code():
+            return async_to_sync(write_and_report)()
+
+        log(self, "state", **await sync_to_async(sync_code)())
+
+    @unittest.skipIf(django.VERSION < (5, 0), "async signal receivers need Django 5.0")
+    async def test_async_signal_receiver(self):
+        # Saving sends post_save from sync code: Django runs async receivers
+        # through async_to_sync.
+        states = []
+
+        async def receiver(sender, instance, **kwargs):
+            states.append(await sync_to_async(db_state)())
+
+        post_save.connect(receiver, sender=Item, weak=False)
+        self.addCleanup(post_save.disconnect, receiver, sender=Item)
+        await Item.objects.acreate(name="signal")
+        self.assertEqual(len(states), 1)
+        log(self, "state", **states[0])
 
     async def test_async_client(self):
         response = await self.async_client.get("/state/", {"name": "client"})

@@ -102,6 +102,7 @@ class Channels:
         communicator = ApplicationCommunicator(count_app, {"type": "test"})
         await communicator.send_input({"type": "go"})
         message = await communicator.receive_output()
+        await communicator.wait()
         log(self, "app count", count=message["count"])
         await self.check_connection()
 
@@ -116,6 +117,12 @@ class Channels:
     async def test_django_asgi_handler(self):
         communicator = HttpCommunicator(get_asgi_application(), "GET", "/items/")
         response = await communicator.get_response()
+        # get_response() returns once the body has arrived, while Django's
+        # handler is still finishing the request (response.close(), through
+        # sync_to_async on the test's thread): wait for it, or the handler's
+        # task may still be pending when the test ends, which fails the test
+        # (LeftoverTasks), depending on thread timing. See the docs' example.
+        await communicator.wait()
         log(self, "asgi", status=response["status"], body=response["body"].decode())
         await self.check_connection()
 

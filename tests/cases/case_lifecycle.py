@@ -5,12 +5,17 @@ import contextvars
 import threading
 import unittest
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connections
 
 from django_async_testcase import AsyncSimpleTestCase, AsyncTestCase, AsyncTransactionTestCase
 from tests.cases.log import log
 from tests.testapp.models import Item
+
+try:
+    import uvloop
+except ImportError:  # Not on Windows, nor some Pythons.
+    uvloop = None
 
 VAR = contextvars.ContextVar("VAR", default="unset")
 
@@ -165,6 +170,41 @@ class LoopSettingsTests(AsyncSimpleTestCase):
     async def test_loop_factory_and_debug(self):
         loop = asyncio.get_running_loop()
         log(self, "loop", from_factory=loop is self.made[-1], debug=loop.get_debug())
+
+
+@unittest.skipIf(uvloop is None, "uvloop is not installed")
+class UvloopTests(LeakCheck, AsyncTestCase):
+    """A third-party event loop: database calls run inline on it too."""
+
+    loop_factory = None if uvloop is None else staticmethod(uvloop.new_event_loop)
+
+    async def asyncSetUp(self):
+        await Item.objects.acreate(name="asyncSetUp")
+
+    async def test_database_calls(self):
+        loop = asyncio.get_running_loop()
+        ran = []
+
+        async def other():
+            ran.append("other")
+
+        task = asyncio.create_task(other())
+        state = await sync_to_async(db_state)()
+        yielded = ran == ["other"]
+        await task
+
+        async def nested():
+            return await Item.objects.acount()
+
+        nested_count = await sync_to_async(lambda: async_to_sync(nested)())()
+        log(
+            self,
+            "uvloop",
+            loop=type(loop).__module__,
+            state=state,
+            yielded=yielded,
+            counts=[await Item.objects.acount(), nested_count],
+        )
 
 
 class DebugOffTests(AsyncSimpleTestCase):

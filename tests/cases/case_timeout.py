@@ -17,7 +17,9 @@ class HungTests(LeakCheck, AsyncTestCase):
     async def asyncSetUp(self):
         await Item.objects.acreate(name="setUp")
 
-    @pytest.mark.timeout(2)
+    # func_only: the limit covers the test, not the class-scoped test database
+    # setup that pytest-django runs in this first item's setup phase.
+    @pytest.mark.timeout(2, func_only=True)
     async def test_a_hangs(self):
         log(self, "hanging")
         await asyncio.sleep(3600)
