@@ -9,11 +9,11 @@ with ``async def`` tests, shows what anyio does otherwise.
 """
 
 import json
-from importlib.util import find_spec
 
 from django.test import SimpleTestCase
 
 from tests.harness import finish, start_cases
+from tests.test_lifecycle import HAS_UVLOOP
 
 MODULES = ("tests.cases.case_lifecycle", "tests.cases.case_outcomes")
 PLAIN = ("-p", "no:asyncio", "-p", "no:anyio")
@@ -74,7 +74,7 @@ class PluginTests(SimpleTestCase):
         self.assertEqual(case_outcomes.returncode, 1, case_outcomes.output)
         # Every test of both modules ran, and the lifecycle logged its events.
         # (UvloopTests is skipped where uvloop is not installed.)
-        passed = 22 if find_spec("uvloop") else 21
+        passed = 22 if HAS_UVLOOP else 21
         self.assertEqual(len([r for r in lifecycle.records if r["outcome"] == "passed"]), passed)
         self.assertEqual(lifecycle.outcome("OrderTests.test_async"), "passed")
         self.assertEqual(case_outcomes.outcome("AsyncOutcomes.test_expected_failure"), "xfail")
