@@ -2,11 +2,12 @@
 
 In a test's coroutine Django's own ones raise ``SynchronousOnlyOperation``
 (a loop is running), or, for ``captureOnCommitCallbacks``, silently capture
-nothing. The helpers here return context managers that Django's own
-implementation enters and exits on the test's database thread (the thread that
-owns its transaction) as synchronous code, so they see the very connection
-every ``await Model.objects...`` call uses. Outside a test's coroutine they
-return Django's own context managers, unchanged.
+nothing. The helpers here return context managers that run Django's own
+implementation as synchronous code on the test's connection, the very one every
+``await Model.objects...`` call uses: with ``async with`` on the test's database
+worker, where the ORM calls run; with ``with`` on the test's own thread, for
+an instant, as if no loop ran there. Outside a test's coroutine they return
+Django's own context managers, unchanged.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
@@ -24,35 +24,33 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import CaptureQueriesContext
 
-from . import _compat
-from ._runner import TestRunner, running_test_loop
+from . import _asgiref, _asyncio
+from ._engine import TestLoop, current_test_loop
 
-# unittest and pytest leave out frames of modules that set __unittest, so a
-# failing assertion's traceback ends at the test's own code.
-__unittest = True
+__unittest = True  # See _tracebacks.
 
 _T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 class DatabaseThreadContext(Generic[_T]):
-    """Enter and exit a context manager on the test's database thread.
+    """Enter and exit a context manager as sync code on the test's connection.
 
-    ``factory`` makes the context manager; it is called on that thread too,
-    so it may look up ``connections[alias]``. Usable once, with ``with`` (the
-    event loop waits, briefly, for each step) or ``async with``.
+    ``factory`` makes the context manager; it is called where the manager is
+    entered, so it may look up ``connections[alias]``. Usable once, with
+    ``async with`` (on the database worker, in turn with the ORM calls) or
+    ``with`` (on the test's thread at once; the event loop waits meanwhile).
     """
 
     def __init__(
-        self, runner: TestRunner, factory: Callable[[], AbstractContextManager[_T]]
+        self, test_loop: TestLoop, factory: Callable[[], AbstractContextManager[_T]]
     ) -> None:
-        self._runner = runner
+        self._test_loop = test_loop
         self._factory = factory
         self._manager: AbstractContextManager[_T] | None = None
         self._entered = False
 
     def __enter__(self) -> _T:
-        return _result(self._on_database_thread(self._enter))
+        return _run_here(self._enter)
 
     def __exit__(
         self,
@@ -60,10 +58,10 @@ class DatabaseThreadContext(Generic[_T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        return _result(self._on_database_thread(self._exit, exc_type, exc, tb))
+        return _run_here(functools.partial(self._exit, exc_type, exc, tb))
 
     async def __aenter__(self) -> _T:
-        return await _async_result(self._on_database_thread(self._enter))
+        return await _async_result(_submit(self._test_loop, self._enter))
 
     async def __aexit__(
         self,
@@ -71,10 +69,9 @@ class DatabaseThreadContext(Generic[_T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        return await _async_result(self._on_database_thread(self._exit, exc_type, exc, tb))
-
-    def _on_database_thread(self, fn: Callable[..., _R], *args: Any) -> Future[_R]:
-        return _submit(self._runner, functools.partial(fn, *args))
+        return await _async_result(
+            _submit(self._test_loop, functools.partial(self._exit, exc_type, exc, tb))
+        )
 
     def _enter(self) -> _T:
         if self._entered:
@@ -96,18 +93,22 @@ class DatabaseThreadContext(Generic[_T]):
         return self._manager.__exit__(exc_type, exc, tb)
 
 
-def _submit(runner: TestRunner, fn: Callable[[], _T]) -> Future[_T]:
-    """Run ``fn`` on the test's database thread, in a copy of the caller's context.
+def _submit(test_loop: TestLoop, fn: Callable[[], _T]) -> Future[_T]:
+    """Run ``fn`` where the caller's ORM calls run, in a copy of the caller's context.
 
-    On that thread (the test's loop runs there) it runs at once; from the
-    thread of a loop that a nested ``async_to_sync`` made, it goes where that
-    loop's ORM calls go: to the test's thread, which serves them meanwhile.
+    In the test's tasks that is the database worker; in the coroutine of an
+    ``async_to_sync`` called by sync code, the thread that waits for it.
     """
     call = contextvars.copy_context().run
-    if threading.current_thread() is runner.executor.thread:
-        return runner.executor.run_now(call, fn)
-    executor = _compat.thread_sensitive_executor() or runner.executor
+    executor = _asgiref.thread_sensitive_executor() or test_loop.worker
+    assert executor is not None  # A coroutine runs on the test's loop: the worker is bound.
     return executor.submit(call, fn)
+
+
+def _run_here(fn: Callable[[], _T]) -> _T:
+    """Run ``fn`` on this thread, the test's, as sync code (the loop waits meanwhile)."""
+    with _asyncio.running_loop_hidden():
+        return fn()
 
 
 def _result(future: Future[_T]) -> _T:
@@ -172,13 +173,14 @@ class QueryToolsMixin:
         if given, is called on the test's database thread.
         """
         django_method = super().assertNumQueries  # type: ignore[misc]
-        runner = running_test_loop()
-        if runner is None:
+        test_loop = current_test_loop()
+        if test_loop is None:
             return django_method(num, func, *args, using=using, **kwargs)
         if func is not None:
-            call = functools.partial(django_method, num, func, *args, using=using, **kwargs)
-            return _result(_submit(runner, call))
-        return DatabaseThreadContext(runner, functools.partial(django_method, num, using=using))
+            return _run_here(
+                functools.partial(django_method, num, func, *args, using=using, **kwargs)
+            )
+        return DatabaseThreadContext(test_loop, functools.partial(django_method, num, using=using))
 
     def captureQueries(
         self, *, using: str = DEFAULT_DB_ALIAS
@@ -188,10 +190,10 @@ class QueryToolsMixin:
         The block's value (and the returned object) has ``captured_queries``
         and supports ``len()``.
         """
-        runner = running_test_loop()
-        if runner is None:
+        test_loop = current_test_loop()
+        if test_loop is None:
             return CaptureQueriesContext(connections[using])
-        return CaptureQueries(runner, lambda: CaptureQueriesContext(connections[using]))
+        return CaptureQueries(test_loop, lambda: CaptureQueriesContext(connections[using]))
 
 
 class OnCommitToolsMixin:
@@ -209,11 +211,11 @@ class OnCommitToolsMixin:
         register are captured and run too).
         """
         django_method = super().captureOnCommitCallbacks  # type: ignore[misc]
-        runner = running_test_loop()
-        if runner is None:
+        test_loop = current_test_loop()
+        if test_loop is None:
             return django_method(using=using, execute=execute)
         return DatabaseThreadContext(
-            runner, functools.partial(django_method, using=using, execute=execute)
+            test_loop, functools.partial(django_method, using=using, execute=execute)
         )
 
 

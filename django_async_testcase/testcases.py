@@ -13,15 +13,12 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks, _connections, guards
-from ._runner import LoopFactory, TestRunner
+from . import _asyncio, _checks, _django, _worker, guards
+from ._engine import LoopFactory, TestLoop
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
-from .guards._never_awaited import ASYNCIO_DEBUG_DEFAULT
 
-# unittest and pytest leave out frames of modules that set __unittest, so a
-# failing test's traceback starts at the test's own code.
-__unittest = True
+__unittest = True  # See _tracebacks.
 
 _T = TypeVar("_T")
 
@@ -32,8 +29,15 @@ class _AsyncTestMixin:
     Overrides the hooks that ``unittest.TestCase.run`` and ``debug`` call, as
     ``unittest.IsolatedAsyncioTestCase`` does, so that per test:
     setUp → asyncSetUp → test → asyncTearDown → tearDown → cleanups (LIFO)
-    run in one ``contextvars.Context``, the async ones on one fresh event loop,
-    and every database call on the thread that runs the test.
+    run in one ``contextvars.Context``, the async ones on the test's own event
+    loop (a ``_engine.TestLoop``), and every database call in the test's
+    transaction.
+
+    The TestLoop's lifecycle: opened in ``_callSetUp``, before ``setUp``;
+    closed as the first cleanup registered, so after every other cleanup and
+    before Django's ``_post_teardown`` rolls back. A test cut short
+    (``debug()`` raised, KeyboardInterrupt) skips both cleanups and Django's
+    tear-down: ``_setup_and_call`` then closes the loop and runs the rollback.
     """
 
     #: Called with no arguments to make each test's event loop;
@@ -43,18 +47,17 @@ class _AsyncTestMixin:
     #: ``None`` keeps asyncio's default (on with ``PYTHONASYNCIODEBUG`` or ``-X dev``).
     asyncio_debug: ClassVar[bool | None] = None
     #: Seconds the async steps of each test (asyncSetUp, the test, asyncTearDown,
-    #: async cleanups) may take together; ``None`` for no limit. Unset, it is
+    #: async cleanups) may take together; ``None`` for no limit. Unset, it reads
     #: ``settings.ASYNC_TESTCASE_TIMEOUT`` (default ``None``). See :func:`timeout`.
-    async_timeout: ClassVar[float | None]
+    async_timeout: ClassVar[float | None] = guards.FromSetting()  # type: ignore[assignment]
     #: Let tasks still pending at the end of a test be cancelled silently.
     allow_leftover_tasks: ClassVar[bool] = False
     #: Let threads other than the test's database thread use the database.
     #: Their connections are closed when the test ends either way.
     allow_foreign_thread_db_access: ClassVar[bool] = True
 
-    _asyncRunner: TestRunner | None = None
-    _asyncTornDown: bool | None = None
-    _asyncGuards: guards.TestGuards | None = None
+    # The TestLoop of the test, from _callSetUp to Django's _post_teardown.
+    _testLoop: TestLoop | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -78,6 +81,8 @@ class _AsyncTestMixin:
         errors = _checks.async_class_hook_errors(cls)
         if errors:
             raise TypeError("\n".join(errors))
+        # The database worker its tests share stops with the class.
+        cls.addClassCleanup(_worker.stop_spare)  # type: ignore[attr-defined]
         super().setUpClass()  # type: ignore[misc]
 
     async def asyncSetUp(self) -> None:
@@ -121,51 +126,41 @@ class _AsyncTestMixin:
         try:
             super()._setup_and_call(result, debug)  # type: ignore[misc]
         except BaseException:
-            # debug() raised, or KeyboardInterrupt cut the test short: close the
-            # loop and, if Django's rollback was skipped, run it.
-            _close_test_loop(self, report=False)
-            if self._asyncTornDown is False:
+            # Cut short: no cleanup closed the loop, and Django skipped its rollback.
+            test_loop = self._testLoop
+            if test_loop is not None:
+                test_loop.close(report=False)
                 self._post_teardown()
             raise
-        else:
-            # Normally closed as the last cleanup already.
-            _close_test_loop(self)
 
     def _post_teardown(self) -> None:
-        self._asyncTornDown = True
+        self._testLoop = None
         super()._post_teardown()  # type: ignore[misc]
 
     # The hooks unittest.TestCase.run() and debug() call.
 
     def _callSetUp(self) -> None:
-        if _in_running_loop():
+        if _asyncio.running_loop() is not None:
             raise RuntimeError(
                 f"{self} was run from a thread whose event loop is running; "
                 f"{type(self).__name__} starts its own loop per test. Run the test "
                 f"from synchronous code (a test runner), not from a coroutine."
             )
         cls = type(self)
-        self._asyncTornDown = False
-        debug = cls.asyncio_debug
-        test_guards = guards.TestGuards(
-            self, _AsyncTestMixin, ASYNCIO_DEBUG_DEFAULT if debug is None else debug
-        )
-        runner = self._asyncRunner = TestRunner(cls.loop_factory, debug)
-        runner.budget = test_guards.budget
-        self._asyncGuards = test_guards
-        test_guards.start()
-        # The first cleanup runs last: the loop closes (leftover tasks are
-        # cancelled) after every other cleanup, before Django's rollback.
-        self.addCleanup(_close_loop_cleanup)  # type: ignore[attr-defined]
+        debug = guards.ASYNCIO_DEBUG_DEFAULT if cls.asyncio_debug is None else cls.asyncio_debug
+        test_loop = TestLoop(cls.loop_factory, cls.asyncio_debug, [guards.TestGuards(self, debug)])
+        self._testLoop = test_loop
+        test_loop.open()
+        self.addCleanup(test_loop.close)  # type: ignore[attr-defined]  # The first cleanup runs last.
         _checks.check_sync_test_hook(self, "setUp")
-        runner.context.run(self.setUp)  # type: ignore[attr-defined]
+        test_loop.run_sync(self.setUp)  # type: ignore[attr-defined]
         self._callAsyncHook("asyncSetUp")
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
         if hasattr(method, _checks.COROUTINE_ATTR):
             returned = method()  # Runs the coroutine in the test's context.
         else:
-            returned = self._runner().context.run(method)
+            returned = self._requireTestLoop().run_sync(method)
         if returned is not None:
             forgotten = asyncio.iscoroutine(returned)
             if forgotten:
@@ -179,32 +174,29 @@ class _AsyncTestMixin:
     def _callTearDown(self) -> None:
         self._callAsyncHook("asyncTearDown")
         _checks.check_sync_test_hook(self, "tearDown")
-        self._runner().context.run(self.tearDown)  # type: ignore[attr-defined]
+        self._requireTestLoop().run_sync(self.tearDown)  # type: ignore[attr-defined]
 
     def _callCleanup(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
-        if function is _close_loop_cleanup:
-            # Not in the test's context: closing runs tasks in that context.
-            _close_test_loop(self)
-        elif _checks.is_async_callable(function):
-            self._runner().run(function(*args, **kwargs))
+        if _checks.is_async_callable(function):
+            self._requireTestLoop().run(function(*args, **kwargs))
         else:
-            self._runner().context.run(function, *args, **kwargs)
+            self._requireTestLoop().run_sync(function, *args, **kwargs)
 
     def _callAsyncHook(self, name: str) -> None:
         hook = getattr(self, name)
         if getattr(hook, "__func__", None) is getattr(_AsyncTestMixin, name):
             return  # Not overridden: no need to start the loop.
         _checks.check_async_hook(self, name)
-        self._runner().run(hook())
+        self._requireTestLoop().run(hook())
 
-    def _runner(self) -> TestRunner:
-        runner = self._asyncRunner
-        if runner is None:
+    def _requireTestLoop(self) -> TestLoop:
+        test_loop = self._testLoop
+        if test_loop is None:
             raise RuntimeError(
                 f"{self} is not running: its async parts can only run while a "
                 f"test runner (or test.run() / test.debug()) runs it."
             )
-        return runner
+        return test_loop
 
 
 def _is_test_method_name(name: str) -> bool:
@@ -217,43 +209,14 @@ def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
     @functools.wraps(func)
     def test_method(self: _AsyncTestMixin, *args: Any, **kwargs: Any) -> Any:
         coro = func(self, *args, **kwargs)
-        if _in_running_loop():
+        if _asyncio.running_loop() is not None:
             # Called from a coroutine (a test awaiting another test method,
             # as Django's own suite does): hand back the coroutine to await.
             return coro
-        return self._runner().run(coro)
+        return self._requireTestLoop().run(coro)
 
     setattr(test_method, _checks.COROUTINE_ATTR, func)
     return test_method
-
-
-def _in_running_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _close_loop_cleanup() -> None:
-    """Stands for ``_close_test_loop(test)`` in a test's cleanups; ``_callCleanup`` runs that.
-
-    The cleanups must not refer to the test: when a subtest fails under
-    Django's ``--parallel``, Django pickles the test's picklable attributes,
-    and a reference back to the test makes that recurse until RecursionError.
-    """
-
-
-def _close_test_loop(test: _AsyncTestMixin, report: bool = True) -> None:
-    """Close the test's loop, then stop its guards and raise what they caught."""
-    runner, test._asyncRunner = test._asyncRunner, None
-    test_guards, test._asyncGuards = test._asyncGuards, None
-    try:
-        if runner is not None:
-            runner.close()
-    finally:
-        if test_guards is not None and runner is not None:
-            test_guards.finish(runner.leftover_tasks, runner.loop_errors, report)
 
 
 def _raise_type_error(errors: list[str]) -> Callable[[type], None]:
@@ -296,9 +259,7 @@ class AsyncTestCase(
     def setUpClass(cls) -> None:
         # close_old_connections() (Django's request signals, Channels'
         # database_sync_to_async) must not close the class's transaction.
-        # TestCase._databases_names is private Django API, not in django-stubs.
-        names = cls._databases_names(include_mirrors=False)  # type: ignore[attr-defined]
-        undo = _connections.keep_open_in_atomic_blocks(names)
+        undo = _django.keep_open_in_atomic_blocks(_django.database_names(cls))
         cls.addClassCleanup(undo)
         super().setUpClass()
 

@@ -14,7 +14,9 @@ from ._failures import (
     LeftoverTasks,
     NeverAwaited,
 )
+from ._never_awaited import ASYNCIO_DEBUG_DEFAULT as ASYNCIO_DEBUG_DEFAULT
 from ._test_guards import TestGuards as TestGuards
+from ._timeouts import FromSetting as FromSetting
 from ._timeouts import timeout
 
 __all__ = [

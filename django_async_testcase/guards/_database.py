@@ -1,4 +1,4 @@
-"""Catch database access from threads other than the test's own database thread.
+"""Catch database access from threads other than the test's own and its database worker.
 
 Such a connection is outside the test's transaction: by default it is refused
 with :class:`ForeignThreadDatabaseAccess`; when allowed, it is closed at the end
@@ -8,6 +8,7 @@ of the test.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -15,8 +16,7 @@ from django.db.backends.signals import connection_created
 
 from ._failures import ForeignThreadDatabaseAccess
 
-# unittest and pytest leave out frames of modules that set __unittest.
-__unittest = True
+__unittest = True  # See _tracebacks.
 
 
 class DatabaseGuard:
@@ -31,18 +31,23 @@ class DatabaseGuard:
     def __init__(self, test: Any, refuse: bool) -> None:
         self.test = test
         self.refuse = refuse
-        self.thread = threading.current_thread()
+        self._threads: Callable[[], tuple[threading.Thread, ...]] = lambda: (
+            threading.current_thread(),
+        )
         self.refused: list[ForeignThreadDatabaseAccess] = []
         self.opened: list[BaseDatabaseWrapper] = []
         self._previous: DatabaseGuard | None = None
 
-    def start(self) -> None:
+    def start(self, threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
+        """Watch connections opened by threads other than ``threads()`` (asked each time)."""
+        self._threads = threads
         global _active_database_guard
         self._previous, _active_database_guard = _active_database_guard, self
 
     def connection_created(self, connection: BaseDatabaseWrapper) -> None:
         thread = threading.current_thread()
-        if thread is self.thread:
+        own = self._threads()
+        if thread in own:
             return
         if not self.refuse:
             self.opened.append(connection)
@@ -53,7 +58,7 @@ class DatabaseGuard:
         BaseDatabaseWrapper.close(connection)
         message = (
             f"{self.test} used the database {connection.alias!r} from the thread "
-            f"{thread.name!r}, not from the test's database thread {self.thread.name!r}. "
+            f"{thread.name!r}, not from the test's database thread {own[0].name!r}. "
             f"That connection is outside the test's transaction: its writes would "
             f"outlive the test and could lock the test database. Run database code "
             f"with `await sync_to_async(func)()` (thread_sensitive=True, the default) "

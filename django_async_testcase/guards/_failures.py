@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-# unittest and pytest leave out frames of modules that set __unittest.
-__unittest = True
+__unittest = True  # See _tracebacks.
 
 
 class GuardFailure(AssertionError):
@@ -12,6 +11,9 @@ class GuardFailure(AssertionError):
 
 class ForeignThreadDatabaseAccess(GuardFailure):
     """A test used the database from a thread other than its database thread."""
+
+    # Raised inside Django's connect(): tracebacks end at the user's call (_tracebacks).
+    raised_for_django_call = True
 
 
 class LeftoverTasks(GuardFailure):

@@ -7,10 +7,9 @@ import sys
 import warnings
 from typing import Any
 
-from ._tracebacks import drop_hidden_lines
+from .._tracebacks import drop_hidden_lines
 
-# unittest and pytest leave out frames of modules that set __unittest.
-__unittest = True
+__unittest = True  # See _tracebacks.
 
 #: Whether new event loops start in debug mode (``-X dev`` or ``PYTHONASYNCIODEBUG``).
 ASYNCIO_DEBUG_DEFAULT = sys.flags.dev_mode or (

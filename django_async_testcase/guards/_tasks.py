@@ -1,30 +1,13 @@
-"""Describe the tasks left pending at the end of a test, and the errors of background tasks."""
+"""Describe the errors of background tasks that the test's loop received."""
 
 from __future__ import annotations
 
-import asyncio
 import traceback
 from typing import Any
 
-from ._tracebacks import clean_traceback, is_hidden_file
+from .._tracebacks import clean_traceback
 
-# unittest and pytest leave out frames of modules that set __unittest.
-__unittest = True
-
-# How long leftover tasks get to finish once cancelled at the end of a test.
-CANCEL_GRACE = 1.0
-
-
-def describe_task(task: asyncio.Task[Any]) -> str:
-    """The task's name and coroutine, and where it was created if the loop is in debug mode."""
-    text = f"  {task!r}"
-    source = getattr(task, "_source_traceback", None)
-    if source:
-        created = [frame for frame in source if not is_hidden_file(frame.filename)]
-        text += "\n  created at (most recent call last):\n" + "".join(
-            "  " + line for line in traceback.format_list(created)
-        )
-    return text
+__unittest = True  # See _tracebacks.
 
 
 def format_loop_error(context: dict[str, Any]) -> str:

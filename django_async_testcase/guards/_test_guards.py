@@ -1,22 +1,27 @@
-"""The guards of one test: start them all, stop them all, raise one failure for what they caught."""
+"""The guards of one test, as the engine's watcher: start, stop, raise one failure.
+
+The engine (``_engine.TestLoop``) calls ``opened``, ``step_started``,
+``step_finished`` and ``closed``; the guards need nothing else of it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import types
 from collections.abc import Callable
 from typing import Any
 
 from .._checks import COROUTINE_ATTR
+from .._engine import CANCEL_GRACE, LoopOutcome, TestLoop
+from .._tracebacks import raise_at_code
 from ._database import DatabaseGuard
 from ._failures import ForeignThreadDatabaseAccess, LeftoverTasks, NeverAwaited
 from ._never_awaited import NeverAwaitedCatcher
 from ._tasks import format_loop_error
 from ._timeouts import Budget, test_timeout
-from ._tracebacks import raise_at_code
 
-# unittest and pytest leave out frames of modules that set __unittest.
-__unittest = True
+__unittest = True  # See _tracebacks.
 
 _logger = logging.getLogger("asyncio")
 
@@ -26,7 +31,7 @@ class TestGuards:
 
     __test__ = False  # Not a test, whatever pytest's name patterns say.
 
-    def __init__(self, test: Any, base: type, debug: bool) -> None:
+    def __init__(self, test: Any, debug: bool) -> None:
         cls = type(test)
         self.test = test
         self._allow_tasks = cls.allow_leftover_tasks
@@ -34,7 +39,7 @@ class TestGuards:
         self._never_awaited = NeverAwaitedCatcher() if debug else None
         method = getattr(test, test._testMethodName, None)
         self._test_code = _test_code(method)
-        seconds, origin = test_timeout(test, method, base)
+        seconds, origin = test_timeout(test, method)
         self.budget = Budget(seconds, origin, self._test_code) if seconds is not None else None
 
     def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
@@ -42,13 +47,22 @@ class TestGuards:
         # refer back to the test (pickling would recurse) and stay behind.
         return _no_guards, ()
 
-    def start(self) -> None:
-        self._database.start()
+    def opened(self, test_loop: TestLoop) -> None:
+        self._database.start(test_loop.database_threads)
         if self._never_awaited is not None:
             self._never_awaited.start()
 
-    def finish(self, leftovers: list[str], loop_errors: list[dict[str, Any]], report: bool) -> None:
+    def step_started(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        if self.budget is not None:
+            self.budget.watch(loop, task)
+
+    def step_finished(self, task: asyncio.Task[Any]) -> None:
+        if self.budget is not None:
+            self.budget.check(task)
+
+    def closed(self, outcome: LoopOutcome, report: bool) -> None:
         """Stop the guards; raise a GuardFailure for what they caught, if ``report``."""
+        leftovers, loop_errors = outcome.leftover_tasks, outcome.loop_errors
         self._database.stop()
         if self._never_awaited is not None:
             self._never_awaited.stop()
@@ -78,13 +92,19 @@ class TestGuards:
                     "Background tasks or callbacks raised, and nothing retrieved the "
                     "exception:\n" + "\n".join(format_loop_error(c) for c in loop_errors)
                 )
+        if outcome.stuck_sync_call:
+            failures.append(
+                "A synchronous call (an ORM call, or code run with sync_to_async) was still "
+                f"running {CANCEL_GRACE:g} s after the test ended; it was left to finish on "
+                "its own thread. Make the sync code return (give what it waits for a timeout)."
+            )
         if self._never_awaited is not None and self._never_awaited.found:
             failures.append(
                 "Coroutines were created and never awaited (add the missing `await`):\n"
                 + "\n".join(self._never_awaited.found)
             )
         if failures:
-            kind = _failure_kind(refused, leftovers, loop_errors)
+            kind = _failure_kind(refused, leftovers, loop_errors, outcome.stuck_sync_call)
             raise_at_code(kind("\n\n".join(failures)), self._test_code)
 
 
@@ -94,10 +114,10 @@ def _test_code(method: Any) -> types.CodeType | None:
     return getattr(func, "__code__", None)
 
 
-def _failure_kind(refused: list[str], leftovers: list[str], errors: list[Any]) -> type:
+def _failure_kind(refused: list[str], leftovers: list[str], errors: list[Any], stuck: bool) -> type:
     if refused:
         return ForeignThreadDatabaseAccess
-    if leftovers or errors:
+    if leftovers or errors or stuck:
         return LeftoverTasks
     return NeverAwaited
 

@@ -18,11 +18,10 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.test.signals import setting_changed
 
+from .._tracebacks import is_hidden_file, is_hidden_frame, raise_at, raise_at_code
 from ._failures import AsyncTestTimeout
-from ._tracebacks import is_hidden_file, is_hidden_frame, raise_at, raise_at_code
 
-# unittest and pytest leave out frames of modules that set __unittest.
-__unittest = True
+__unittest = True  # See _tracebacks.
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -58,7 +57,7 @@ def _check_seconds(seconds: Any, where: str) -> None:
         )
 
 
-def test_timeout(test: Any, method: Any, base: type) -> tuple[float | None, str]:
+def test_timeout(test: Any, method: Any) -> tuple[float | None, str]:
     """The budget of ``test`` in seconds (or None) and where it was set."""
     seconds = getattr(method, _TIMEOUT_ATTR, _UNSET)
     if seconds is not _UNSET:
@@ -66,9 +65,24 @@ def test_timeout(test: Any, method: Any, base: type) -> tuple[float | None, str]
     cls = type(test)
     found = _class_timeouts.get(cls)
     if found is None:
-        found = _class_timeouts[cls] = _class_timeout(cls, base)
+        found = _class_timeouts[cls] = _class_timeout(cls)
     if found[0] is not _UNSET:
         return found
+    return setting_timeout()
+
+
+class FromSetting:
+    """The ``async_timeout`` of a class that sets none: ``settings.ASYNC_TESTCASE_TIMEOUT``.
+
+    Reading ``SomeTestCase.async_timeout`` then gives the setting's value.
+    """
+
+    def __get__(self, obj: Any, cls: Any = None) -> float | None:
+        return setting_timeout()[0]
+
+
+def setting_timeout() -> tuple[float | None, str]:
+    """``settings.ASYNC_TESTCASE_TIMEOUT`` (checked) and where it was set."""
     global _setting_timeout
     if _setting_timeout is None:
         seconds = getattr(settings, TIMEOUT_SETTING, None)
@@ -90,10 +104,12 @@ def _on_setting_changed(setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_on_setting_changed, dispatch_uid="django_async_testcase.guards.timeout")
 
 
-def _class_timeout(cls: type, base: type) -> tuple[Any, str]:
+def _class_timeout(cls: type) -> tuple[Any, str]:
     for klass in cls.__mro__:
-        if klass is not base and "async_timeout" in vars(klass):
-            seconds = vars(klass)["async_timeout"]
+        seconds = vars(klass).get("async_timeout", _UNSET)
+        if isinstance(seconds, FromSetting):
+            break
+        if seconds is not _UNSET:
             _check_seconds(seconds, f"{klass.__qualname__}.async_timeout")
             return seconds, f"{klass.__qualname__}.async_timeout = {seconds}"
     return _UNSET, ""

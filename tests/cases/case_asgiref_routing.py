@@ -10,7 +10,6 @@ Run by tests/test_asgiref_routing.py.
 
 import asyncio
 import json
-import threading
 import unittest
 
 import django
@@ -25,14 +24,14 @@ from django.test import override_settings
 from django.urls import path
 
 from django_async_testcase import AsyncTestCase, AsyncTransactionTestCase
-from tests.cases.log import log
+from tests.cases.log import connection_thread, log
 from tests.testapp.models import Item
 
 
 def db_state():
     """What the database code sees on the thread it runs on."""
     return {
-        "thread": threading.current_thread().name,
+        "thread": connection_thread(),
         "in_atomic": connection.in_atomic_block,
         "rows": Item.objects.count(),
     }

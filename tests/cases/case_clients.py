@@ -1,6 +1,5 @@
 """self.async_client, override_settings, modify_settings and mock.patch with async tests."""
 
-import threading
 import unittest
 from unittest import mock
 
@@ -10,7 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client, modify_settings, override_settings
 
 from django_async_testcase import AsyncSimpleTestCase, AsyncTestCase
-from tests.cases.log import log
+from tests.cases.log import connection_thread, log
 from tests.testapp import views
 
 needs_async_login = unittest.skipUnless(
@@ -23,7 +22,7 @@ FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 def read_setting(name):
     """A setting as code on the test's database thread sees it."""
-    return threading.current_thread().name, getattr(settings, name, None)
+    return connection_thread(), getattr(settings, name, None)
 
 
 class LoginTests(AsyncTestCase):

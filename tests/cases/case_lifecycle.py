@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connections
 
 from django_async_testcase import AsyncSimpleTestCase, AsyncTestCase, AsyncTransactionTestCase
-from tests.cases.log import log
+from tests.cases.log import connection_thread, log
 from tests.testapp.models import Item
 
 try:
@@ -22,7 +22,7 @@ VAR = contextvars.ContextVar("VAR", default="unset")
 
 def db_state(alias="default"):
     """(thread name, in a transaction) of the connection the ORM uses here."""
-    return threading.current_thread().name, connections[alias].in_atomic_block
+    return connection_thread(alias), connections[alias].in_atomic_block
 
 
 class LeakCheck:

@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connections, transaction
 
 from django_async_testcase import AsyncTestCase, AsyncTransactionTestCase
-from tests.cases.log import log
+from tests.cases.log import connection_thread, log
 from tests.testapp.models import Item
 
 
@@ -230,10 +230,10 @@ class OnCommitTests(AsyncTestCase):
         ran = []
 
         def nested():
-            ran.append(("nested", threading.current_thread().name))
+            ran.append(("nested", connection_thread()))
 
         def callback():
-            ran.append(("callback", threading.current_thread().name))
+            ran.append(("callback", connection_thread()))
             Item.objects.create(name="from callback")
             transaction.on_commit(nested)
 

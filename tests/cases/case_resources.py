@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 from django_async_testcase import AsyncSimpleTestCase, AsyncTestCase, AsyncTransactionTestCase
-from tests.cases.log import log
+from tests.cases.log import connection_thread, log
 from tests.testapp.models import Item
 
 
@@ -50,7 +50,7 @@ def tearDownModule():
 
 
 def _db_state():
-    return threading.current_thread().name, connection.in_atomic_block
+    return connection_thread(), connection.in_atomic_block
 
 
 class LeftoverTask:

@@ -10,13 +10,13 @@ from django.test import TestCase
 from django.test.testcases import TestData
 
 from django_async_testcase import AsyncTestCase, AsyncTransactionTestCase
-from tests.cases.log import log
+from tests.cases.log import connection_thread, log
 from tests.testapp.models import Item
 
 
 def db_state(alias="default"):
     """(thread name, in a transaction) of the connection the ORM uses here."""
-    return threading.current_thread().name, connections[alias].in_atomic_block
+    return connection_thread(alias), connections[alias].in_atomic_block
 
 
 def row_counts(aliases=("default", "other")):
@@ -60,7 +60,7 @@ class TestDataTests(LogRowsAfterClass, AsyncTestCase):
         ran = []
         async with cls.captureOnCommitCallbacks(execute=True) as callbacks:
             await sync_to_async(transaction.on_commit)(
-                lambda: ran.append(threading.current_thread().name)
+                lambda: ran.append(connection_thread())
             )
         log(None, "on commit in asyncSetUpTestData", captured=len(callbacks), ran=ran)
 

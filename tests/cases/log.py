@@ -18,3 +18,17 @@ def log(test, event, **data):
     if path:
         with open(path, "a") as f:
             f.write(json.dumps(record, default=str) + "\n")
+
+
+def connection_thread(alias="default"):
+    """The name of the thread whose connection the ORM uses here.
+
+    Database code of an async test runs on the test's database worker, with
+    the test thread's own connection objects: "MainThread" means the test's
+    connection, inside its transaction. (``_thread_ident`` is Django's record
+    of the thread that made the connection object.)
+    """
+    from django.db import connections
+
+    ident = connections[alias]._thread_ident
+    return next((t.name for t in threading.enumerate() if t.ident == ident), f"thread {ident}")

@@ -18,8 +18,6 @@ from typing import cast
 
 import asgiref
 
-from ._failures import ForeignThreadDatabaseAccess
-
 # unittest and pytest leave out frames of modules that set __unittest.
 __unittest = True
 
@@ -67,13 +65,14 @@ def clean_traceback(exc: BaseException) -> None:
     """Drop asgiref, asyncio, concurrent.futures and library frames from ``exc``'s traceback.
 
     Also for the exceptions it was raised from or during. Keeps at least one
-    frame. A refused database access ends at the user's code, not in Django's.
+    frame. An exception whose class sets ``raised_for_django_call`` (a refused
+    database access) ends at the user's code, not in Django's.
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         exc.__traceback__ = _kept_frames(
-            exc.__traceback__, isinstance(exc, ForeignThreadDatabaseAccess)
+            exc.__traceback__, getattr(exc, "raised_for_django_call", False)
         )
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
 

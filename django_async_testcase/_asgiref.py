@@ -1,0 +1,86 @@
+"""Every use of asgiref's private API, in one place.
+
+asgiref picks the thread of a thread-sensitive ``sync_to_async`` call itself;
+its public API (``ThreadSensitiveContext``) cannot name an executor on every
+supported version (``executor=`` came in 3.13). The engine needs to send the
+calls of one test's tasks to that test's database worker, so it writes the
+storage that ``async_to_sync`` itself writes for the same purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import Executor
+from typing import Any
+
+from asgiref.sync import AsyncToSync
+
+__unittest = True  # See _tracebacks.
+
+
+def route_thread_sensitive_calls(executor: Executor) -> None:
+    """Send thread-sensitive ``sync_to_async`` calls of this context to ``executor``.
+
+    ``AsyncToSync.executors.current`` is what ``async_to_sync`` sets for its
+    coroutine, and ``SyncToAsync`` consults it before any other choice,
+    including the ``ThreadSensitiveContext`` that Django's ASGI handler opens
+    for each request. asgiref >= 3.13 tags this storage with the thread that
+    set it: call this on the thread that runs the test's loop.
+    Private asgiref API (3.8.1 to 3.13), covered by tests/test_asgiref_routing.py.
+    """
+    AsyncToSync.executors.current = executor
+
+
+def thread_sensitive_executor() -> Executor | None:
+    """The executor thread-sensitive ``sync_to_async`` calls of this context go to.
+
+    The test's database worker in a test's tasks; in the coroutine of an
+    ``async_to_sync`` called by sync code, the executor asgiref made for that
+    call (the calling thread serves it). Reads what
+    ``route_thread_sensitive_calls`` writes; covered by tests/test_query_tools.py.
+    """
+    return getattr(AsyncToSync.executors, "current", None)
+
+
+def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None:
+    """Make tasks created on ``loop`` route thread-sensitive calls to ``executor``.
+
+    A task inherits the routing of the task that creates it, except when it is
+    created in another context: asgiref's ``ApplicationCommunicator`` (so every
+    Channels communicator) starts the application in an empty
+    ``contextvars.Context``, whose ORM calls would otherwise go to asgiref's
+    process-wide thread and its own connection, outside the test's transaction.
+    A context that already routes them elsewhere (the coroutine of an
+    ``async_to_sync`` called by sync code) keeps its routing. The factory wraps
+    any factory already set on ``loop``. Covered by tests/test_channels.py
+    (EmptyContextTaskTests, without Channels too).
+    """
+    previous = loop.get_task_factory()
+
+    def task_factory(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
+    ) -> asyncio.Future[Any]:
+        context = kwargs.get("context")
+        if context is None:
+            # The task copies the current context (its creator's, or the empty
+            # one asgiref's communicator runs in).
+            _route_if_unset(executor)
+        else:
+            try:
+                context.run(_route_if_unset, executor)
+            except RuntimeError:
+                # A context entered right now is one a task of the test
+                # already runs in, so already routed.
+                pass
+        if previous is None:
+            return asyncio.Task(coro, loop=loop, **kwargs)
+        return previous(loop, coro, **kwargs)
+
+    # Typeshed's task factory type has the keyword arguments only from Python 3.12.
+    loop.set_task_factory(task_factory)  # type: ignore[arg-type,unused-ignore]
+
+
+def _route_if_unset(executor: Executor) -> None:
+    if getattr(AsyncToSync.executors, "current", None) is None:
+        route_thread_sensitive_calls(executor)

@@ -1,0 +1,107 @@
+"""Every use of Django's private API, in one place, each with the test that covers it."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import test as django_test
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+# TestData is the descriptor TestCase.setUpClass wraps setUpTestData's
+# attributes in (each test then reads a deep copy). Not in django-stubs;
+# covered by tests/test_test_data.py.
+from django.test.testcases import TestData  # type: ignore[attr-defined]
+
+__unittest = True  # See _tracebacks.
+
+__all__ = [
+    "TestData",
+    "database_names",
+    "fixture_setup_override",
+    "keep_open_in_atomic_blocks",
+    "rollback_atomics",
+    "test_data_is_class_wide",
+]
+
+# Django >= 5.2 made TestCase._pre_setup and _fixture_setup classmethods; on
+# Django 4.2 they are instance methods. An override must keep the same kind.
+# Covered by tests/test_test_data.py on every version.
+FIXTURE_SETUP_IS_CLASSMETHOD = isinstance(
+    inspect.getattr_static(django_test.TestCase, "_fixture_setup"), classmethod
+)
+
+
+def fixture_setup_override(func: Callable[[Any], None]) -> Any:
+    """Make ``func(cls_or_self)`` an override of TestCase._fixture_setup on this Django."""
+    return classmethod(func) if FIXTURE_SETUP_IS_CLASSMETHOD else func
+
+
+def test_data_is_class_wide(cls: type) -> bool:
+    """Whether TestCase.setUpClass ran ``cls.setUpTestData`` (else each test does).
+
+    Django runs it once per class, inside the class-wide transaction, when
+    every database of ``cls`` supports transactions, and, on Django >= 5.2,
+    savepoints; otherwise TestCase._fixture_setup runs it before each test.
+    Covered by tests/test_test_data.py.
+    """
+    supports_savepoints = getattr(cls, "_databases_support_savepoints", lambda: True)
+    return bool(cls._databases_support_transactions() and supports_savepoints())  # type: ignore[attr-defined]
+
+
+def database_names(cls: type) -> list[str]:
+    """The aliases ``cls`` (a TransactionTestCase) uses, without mirrors.
+
+    ``_databases_names``; covered by tests/test_channels.py.
+    """
+    return list(cls._databases_names(include_mirrors=False))  # type: ignore[attr-defined]
+
+
+def rollback_atomics(cls: Any, atomics: Any) -> None:
+    """Roll back the atomic blocks TestCase entered (``_rollback_atomics``).
+
+    As TestCase.setUpClass does when setUpTestData fails; covered by
+    tests/test_test_data.py.
+    """
+    cls._rollback_atomics(atomics)
+
+
+# close_old_connections() (Django's request_started/request_finished signals,
+# sent by its ASGI handler; Channels' database_sync_to_async before and after
+# each call) runs close_if_unusable_or_obsolete() on every connection, which
+# closes one whose autocommit is off: in TestCase that is always so, and the
+# test's rows and transaction would be lost (PostgreSQL, MySQL). Django's test
+# client disconnects the signals during its requests; code under test reaches
+# them anyway, so the test's connections skip it inside atomic blocks.
+_METHOD = "close_if_unusable_or_obsolete"
+
+
+def keep_open_in_atomic_blocks(aliases: Iterable[str]) -> Callable[[], None]:
+    """Make this thread's connections of ``aliases`` stay open in atomic blocks.
+
+    Shadows Django's ``close_if_unusable_or_obsolete`` on each connection
+    object; returns a function that undoes it. Covered by
+    tests/test_channels.py on PostgreSQL and MySQL.
+    """
+    patched = [connections[alias] for alias in aliases]
+    patched = [connection for connection in patched if _METHOD not in vars(connection)]
+    for connection in patched:
+        setattr(connection, _METHOD, _guarded(connection))
+
+    def undo() -> None:
+        for connection in patched:
+            vars(connection).pop(_METHOD, None)
+
+    return undo
+
+
+def _guarded(connection: BaseDatabaseWrapper) -> Callable[[], None]:
+    close_if_unusable_or_obsolete = type(connection).close_if_unusable_or_obsolete
+
+    def guarded() -> None:
+        if not connection.in_atomic_block:
+            close_if_unusable_or_obsolete(connection)
+
+    return guarded

@@ -1,0 +1,311 @@
+"""The engine: one event loop per test, and where its sync and async work runs.
+
+A :class:`TestLoop` belongs to one test (or to one ``asyncSetUpTestData``).
+It knows nothing of ``TestCase``: the test classes and the pytest plugin both
+drive it the same way.
+
+- **The loop runs on the test's thread**, the thread that opened the test's
+  transaction (it ran ``setUpClass`` and ``_pre_setup``), as
+  ``unittest.IsolatedAsyncioTestCase`` runs its loop. Each async step
+  (``asyncSetUp``, the test, ``asyncTearDown``, an async cleanup) runs as a
+  task in the test's one ``contextvars.Context``.
+- **Sync work runs on a database worker** (``_worker.DatabaseWorker``): the
+  tasks' thread-sensitive ``sync_to_async`` calls, so every async ORM call,
+  are routed to it (``_asgiref``). The worker uses the test thread's own
+  connection objects, so every call runs inside the test's transaction, while
+  the loop goes on running tasks and timers, as in production and under
+  ``django.test.TestCase``. Sync code that calls ``async_to_sync`` (a sync-only
+  middleware in front of an async view, ``Signal.send`` to async receivers)
+  sends the coroutine back to the test's loop.
+- **Watchers** (the guards) are told when the loop opens, when each step starts
+  and ends, and what was left when it closed; they may fail the test then.
+
+Lifecycle, the one rule: ``open()`` before the test's first hook; ``run()``
+each async step; ``close()`` once, after the last cleanup and before Django
+rolls the transaction back: it cancels the tasks left pending, waits for the
+worker's calls still running, closes the loop, hands the worker back and lets
+the watchers report. ``close()`` may be called again (a no-op), so a test cut
+short can close it from a ``finally``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import dataclasses
+import threading
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Protocol, TypeVar
+
+from django.db import connections
+
+from . import _asgiref, _worker
+from ._compat import cancel_requested, create_task_in_context
+from ._tracebacks import clean_traceback, is_hidden_file
+
+__unittest = True  # See _tracebacks.
+
+_T = TypeVar("_T")
+
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+
+#: How long tasks left pending get to finish once cancelled at the end of a
+#: test, and how long a sync call still running on the worker gets to return.
+CANCEL_GRACE = 1.0
+
+
+@dataclasses.dataclass
+class LoopOutcome:
+    """What a test left behind when its loop closed."""
+
+    #: Tasks still pending at the end, described (see ``describe_task``).
+    leftover_tasks: list[str] = dataclasses.field(default_factory=list)
+    #: What the loop's exception handler received (errors of background tasks).
+    loop_errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: A sync call was still running on the database worker after the grace period.
+    stuck_sync_call: bool = False
+
+
+class Watcher(Protocol):
+    """What the engine tells the guards; see guards.TestGuards."""
+
+    def opened(self, test_loop: TestLoop) -> None:
+        """The test starts (before its first hook)."""
+
+    def step_started(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        """An async step starts as ``task`` on ``loop``."""
+
+    def step_finished(self, task: asyncio.Task[Any]) -> None:
+        """``task`` is done; may raise a failure of the step."""
+
+    def closed(self, outcome: LoopOutcome, report: bool) -> None:
+        """The loop is closed; may raise a failure of the test if ``report``."""
+
+
+# The TestLoop of the test whose contextvars.Context the caller runs in.
+_current: contextvars.ContextVar[TestLoop] = contextvars.ContextVar("django_async_testcase")
+
+
+def current_test_loop() -> TestLoop | None:
+    """The TestLoop whose loop runs the calling coroutine, or None.
+
+    None in sync code, and in coroutines of other loops.
+    """
+    test_loop = _current.get(None)
+    if test_loop is None or test_loop._loop is None:
+        return None
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return test_loop if running is test_loop._loop else None
+
+
+class TestLoop:
+    """The event loop of one test, the context its code shares, and its database worker."""
+
+    __test__ = False  # Not a test, whatever pytest's name patterns say.
+
+    def __init__(
+        self,
+        loop_factory: LoopFactory | None = None,
+        debug: bool | None = None,
+        watchers: Sequence[Watcher] = (),
+    ) -> None:
+        self._loop_factory = loop_factory or asyncio.new_event_loop
+        self._debug = debug
+        self._watchers = tuple(watchers)
+        self.thread = threading.current_thread()
+        self.context = contextvars.copy_context()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.worker: _worker.DatabaseWorker | None = None
+        self._outcome = LoopOutcome()
+        self._opened = False
+        self._closed = False
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The test's event loop, once an async step has started it."""
+        return self._loop
+
+    def database_threads(self) -> tuple[threading.Thread, ...]:
+        """The threads that use the test's connections: its own and its worker's."""
+        if self.worker is None:
+            return (self.thread,)
+        return (self.thread, self.worker.thread)
+
+    def open(self) -> None:
+        """Start the watchers; the loop itself starts with the first async step."""
+        self._opened = True
+        self.context.run(_current.set, self)
+        for watcher in self._watchers:
+            watcher.opened(self)
+
+    def run(self, awaitable: Awaitable[_T]) -> _T:
+        """Run ``awaitable`` as a task on the test's loop until it ends; return its result."""
+        if self._closed or not self._opened:
+            _discard(awaitable)
+            raise RuntimeError("This test's event loop is not open.")
+        loop = self._loop
+        if (loop is not None and loop.is_running()) or not _context_free(self.context):
+            _discard(awaitable)
+            raise RuntimeError(
+                "Cannot run a coroutine of the test from synchronous code of the same "
+                "test (a sync test method, setUp, tearDown, a sync cleanup, or sync "
+                "code that the test's coroutine called): make the caller `async def` "
+                "and await the coroutine, or move the call to an async hook."
+            )
+        if loop is None:
+            loop = self._start_loop()
+        task = create_task_in_context(loop, _as_coroutine(awaitable), self.context)
+        for watcher in self._watchers:
+            watcher.step_started(loop, task)
+        try:
+            loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                raise  # KeyboardInterrupt (or SystemExit) stopped the loop itself.
+        for watcher in self._watchers:
+            watcher.step_finished(task)
+        return _result(task)
+
+    def run_sync(self, func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+        """Call sync ``func`` (setUp, tearDown, a sync cleanup) in the test's context."""
+        return self.context.run(func, *args, **kwargs)
+
+    def close(self, report: bool = True) -> None:
+        """Close the loop as the lifecycle rule says; then the watchers may fail the test."""
+        if self._closed:
+            return
+        self._closed = True
+        outcome = self._outcome
+        loop, self._loop = self._loop, None
+        worker, self.worker = self.worker, None
+        try:
+            if loop is not None:
+                try:
+                    task = loop.create_task(_shutdown())
+                    loop.run_until_complete(task)
+                    outcome.leftover_tasks = _result(task)
+                finally:
+                    if worker is not None:
+                        outcome.stuck_sync_call = not worker.release(CANCEL_GRACE)
+                        _worker.give_back(worker)
+                    loop.close()
+        finally:
+            if self._opened:
+                for watcher in self._watchers:
+                    watcher.closed(outcome, report)
+
+    def __reduce__(self) -> tuple[Callable[[], _Unpickled], tuple[()]]:
+        # Django's --parallel pickles a test whose subtest failed, to report it
+        # from the worker process; the loop stays behind.
+        return _Unpickled, ()
+
+    def _start_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop_factory()
+        if self._debug is not None:
+            loop.set_debug(self._debug)
+        if loop.get_exception_handler() is None:
+            loop.set_exception_handler(self._record_loop_error)
+        worker = self.worker = _worker.take_worker()
+        worker.bind(list(connections))
+        self.context.run(_asgiref.route_thread_sensitive_calls, worker)
+        _asgiref.route_new_tasks(loop, worker)
+        self._loop = loop
+        return loop
+
+    def _record_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self._outcome.loop_errors.append(context)
+
+
+class _Unpickled:
+    """What a pickled TestLoop becomes when unpickled (in the parent of --parallel)."""
+
+    def close(self, report: bool = True) -> None:
+        pass
+
+
+def describe_task(task: asyncio.Task[Any]) -> str:
+    """The task's name and coroutine, and where it was created if the loop is in debug mode."""
+    text = f"  {task!r}"
+    source = getattr(task, "_source_traceback", None)
+    if source:
+        created = [frame for frame in source if not is_hidden_file(frame.filename)]
+        text += "\n  created at (most recent call last):\n" + "".join(
+            "  " + line for line in traceback.format_list(created)
+        )
+    return text
+
+
+def _discard(awaitable: Awaitable[Any]) -> None:
+    if asyncio.iscoroutine(awaitable):
+        awaitable.close()  # Never started: no "never awaited" warning.
+
+
+def _as_coroutine(awaitable: Awaitable[_T]) -> Coroutine[Any, Any, _T]:
+    if asyncio.iscoroutine(awaitable):
+        return awaitable
+    return _await(awaitable)
+
+
+async def _await(awaitable: Awaitable[_T]) -> _T:
+    return await awaitable
+
+
+def _context_free(context: contextvars.Context) -> bool:
+    """Whether ``context`` can be entered (no code runs in it right now)."""
+    try:
+        context.run(_nothing)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _nothing() -> None:
+    pass
+
+
+def _result(task: asyncio.Task[_T]) -> _T:
+    """The result of a finished task, or raise its exception (with a clean traceback)."""
+    if task.cancelled():
+        raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
+    exc = task.exception()
+    if exc is not None:
+        del task
+        clean_traceback(exc)
+        try:
+            raise exc
+        finally:
+            del exc
+    return task.result()
+
+
+async def _shutdown() -> list[str]:
+    """Cancel every other task, then finish async generators and the default executor.
+
+    Returns the description of each task that was still pending.
+    """
+    loop = asyncio.get_running_loop()
+    current = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not current]
+    leftovers = [describe_task(task) for task in tasks if not cancel_requested(task)]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=CANCEL_GRACE)
+    for task in tasks:
+        if not task.done():
+            leftovers.append(f"{describe_task(task)}\n  (it did not stop when cancelled)")
+        elif not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception in a task cancelled at the end of the test",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+    await loop.shutdown_asyncgens()
+    await loop.shutdown_default_executor()
+    return leftovers

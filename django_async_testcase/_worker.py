@@ -1,0 +1,183 @@
+"""The database worker: a thread that runs a test's sync calls with the test's connections.
+
+While a test's coroutine runs, its event loop runs on the test's thread, which
+owns the test's transaction. asgiref's thread-sensitive ``sync_to_async`` (so
+every async ORM call) is routed to a :class:`DatabaseWorker`: one thread that
+runs the calls one after the other, as asgiref's own single sync thread does
+in production, while the loop goes on. Its ``connections[alias]`` are the test
+thread's connection objects, shared with Django's ``inc_thread_sharing()``, so
+every call runs inside the test's transaction.
+
+A sync call that calls ``async_to_sync`` sends the coroutine back to the
+test's loop (asgiref records the awaiting loop on the worker thread), as under
+``django.test.TestCase`` and in production: a view behind a sync-only
+middleware runs on the test's loop.
+
+Workers are kept between tests (a thread start per test would cost more than
+the test): one spare per process, re-bound to each test's connections, and
+stopped with ``stop_spare()`` when a test class (or pytest session) ends.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout  # Not the builtin on 3.10.
+from typing import Any, TypeVar
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+__unittest = True  # See _tracebacks: a failure raised here shows the caller's code.
+
+_T = TypeVar("_T")
+
+
+class DatabaseWorker(Executor):
+    """A thread that runs submitted calls one at a time, with an owner thread's connections."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._pid = os.getpid()
+        self._shared: list[BaseDatabaseWrapper] = []
+        # The last call submitted: calls run in order, so once it is done, all are.
+        self._last: Future[Any] | None = None
+        self._stopping = False
+        self.thread = threading.Thread(
+            target=self._work, name="django-async-testcase database worker", daemon=True
+        )
+        self.thread.start()
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        if threading.current_thread() is self.thread:
+            # As asgiref's CurrentThreadExecutor does: the call would wait for
+            # this thread, which waits for the code that made the call.
+            raise RuntimeError(
+                "A thread-sensitive sync_to_async call was made from the test's database "
+                "worker thread itself (an event loop run inside synchronous code, e.g. "
+                "asyncio.run() in a sync_to_async call); it would wait forever. Await the "
+                "coroutine from the test's loop instead."
+            )
+        if self._stopping:
+            raise RuntimeError(
+                "The test that owned this database worker has finished; a task or "
+                "thread that outlived it tried to use the database."
+            )
+        future: Future[_T] = Future()
+        self._last = future
+        self._queue.put((future, lambda: fn(*args, **kwargs)))
+        return future
+
+    def bind(self, aliases: list[str]) -> None:
+        """Share the calling thread's connections of ``aliases`` with the worker.
+
+        Called on the test's thread. Django checks that a connection is used
+        by the thread that made it unless ``inc_thread_sharing()`` allows
+        others; ``connections[alias] = wrapper`` sets what the worker's
+        ``connections[alias]`` returns (asgiref's ``Local`` storage is per
+        thread for Django's connections).
+        """
+        shared = [connections[alias] for alias in aliases]
+        for connection in shared:
+            connection.inc_thread_sharing()
+        self._shared = shared
+        self.submit(_install, dict(zip(aliases, shared, strict=True)))
+
+    def release(self, grace: float) -> bool:
+        """Wait up to ``grace`` s for the calls in flight, then stop sharing the connections.
+
+        Returns False if a call was still running: the worker is then told to
+        stop after it, and must not be reused. The worker keeps its
+        ``connections`` entries until the next ``bind``; with the sharing
+        count back down, Django refuses their use from the worker meanwhile.
+        """
+        last, self._last = self._last, None
+        idle = True
+        if last is not None and not last.done():
+            try:
+                last.exception(timeout=grace)
+            except FutureTimeout:
+                idle = False
+        for connection in self._shared:
+            connection.dec_thread_sharing()
+        self._shared = []
+        if not idle:
+            self.shutdown(wait=False)
+        return idle
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop the thread once the queued calls have run."""
+        if not self._stopping:
+            self._stopping = True
+            self._queue.put(None)
+        if wait and threading.current_thread() is not self.thread:
+            self.thread.join()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = call()
+            except BaseException as exc:
+                future.set_exception(exc)
+                del exc
+            else:
+                future.set_result(result)
+            del item, future, call
+
+
+def _install(shared: dict[str, BaseDatabaseWrapper]) -> None:
+    for alias, connection in shared.items():
+        connections[alias] = connection
+
+
+_spare: DatabaseWorker | None = None
+_spare_lock = threading.Lock()
+
+
+def take_worker() -> DatabaseWorker:
+    """The spare worker of this process, or a new one."""
+    global _spare
+    with _spare_lock:
+        worker, _spare = _spare, None
+    if worker is None or worker._pid != os.getpid() or not worker.thread.is_alive():
+        worker = DatabaseWorker()
+    return worker
+
+
+def give_back(worker: DatabaseWorker) -> None:
+    """Keep ``worker`` (released and idle) for the next test, or stop it."""
+    global _spare
+    with _spare_lock:
+        if _spare is None and not worker._stopping:
+            _spare = worker
+            return
+    worker.shutdown(wait=False)
+
+
+def stop_spare() -> None:
+    """Stop the spare worker, so that no thread of ours outlives the tests."""
+    global _spare
+    with _spare_lock:
+        worker, _spare = _spare, None
+    if worker is not None:
+        worker.shutdown(wait=True)
+
+
+def _forget_spare() -> None:
+    # A forked child has no worker thread: the parent's spare is not usable.
+    global _spare
+    _spare = None
+
+
+os.register_at_fork(after_in_child=_forget_spare)
