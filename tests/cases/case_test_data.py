@@ -59,9 +59,7 @@ class TestDataTests(LogRowsAfterClass, AsyncTestCase):
         cls.sync_item = await Item.objects.aget(name="setUpTestData")
         ran = []
         async with cls.captureOnCommitCallbacks(execute=True) as callbacks:
-            await sync_to_async(transaction.on_commit)(
-                lambda: ran.append(connection_thread())
-            )
+            await sync_to_async(transaction.on_commit)(lambda: ran.append(connection_thread()))
         log(None, "on commit in asyncSetUpTestData", captured=len(callbacks), ran=ran)
 
     async def check_isolation(self):

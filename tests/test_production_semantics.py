@@ -1,0 +1,98 @@
+"""Async code in a test behaves as in production and as in Django's own TestCase.
+
+Views behind self.async_client (with and without a sync-only middleware),
+AsyncRequestFactory and httpx's ASGITransport run on the test's event loop;
+the loop keeps running while sync code runs; cancellation reaches the view;
+nested async_to_sync and async signal receivers of a sync send() run on the
+test's loop. Every check also runs on django.test.TestCase as the control.
+The guards see what views do whatever the middleware, and asyncio's debug mode
+reports only the user's slow code. The real test classes are in
+tests/cases/case_production_semantics.py.
+"""
+
+import django
+
+from tests.harness import CaseModuleTests
+
+SEMANTICS = [
+    "test_view_runs_on_the_test_loop",
+    "test_view_shares_an_event_with_the_test",
+    "test_cancellation_reaches_the_view",
+    "test_view_writes_in_the_test_transaction",
+    "test_request_factory_view_runs_on_the_test_loop",
+    "test_asgi_app_through_httpx_runs_on_the_test_loop",
+    "test_loop_runs_while_sync_code_waits_for_a_task",
+    "test_timers_run_during_a_sync_call",
+    "test_nested_async_to_sync_runs_on_the_test_loop",
+    "test_async_receiver_of_a_sync_send_runs_on_the_test_loop",
+]
+OURS = ["OursTests", "OursSyncMiddlewareTests", "OursTransactionSyncMiddlewareTests"]
+CONTROLS = ["DjangoTests", "DjangoSyncMiddlewareTests"]
+SKIPPED = (
+    {"test_async_receiver_of_a_sync_send_runs_on_the_test_loop"}
+    if django.VERSION < (5, 0)
+    else set()
+)
+GUARDED = ["GuardedTests", "GuardedSyncMiddlewareTests"]
+
+
+class ProductionSemanticsTests(CaseModuleTests):
+    module = "tests.cases.case_production_semantics"
+
+    def assert_semantics(self, classes):
+        for run in self.each_run():
+            for cls in classes:
+                for method in SEMANTICS:
+                    test = f"{cls}.{method}"
+                    expected = "skipped" if method in SKIPPED else "passed"
+                    self.assertEqual(run.outcome(test), expected, run.why(test))
+
+    def test_controls_pass_on_djangos_testcase(self):
+        self.assert_semantics(CONTROLS)
+
+    def test_the_same_checks_pass_on_our_classes(self):
+        self.assert_semantics(OURS)
+
+    def test_cancellation_is_prompt(self):
+        for run in self.each_run():
+            for event in run.event_data("cancelled"):
+                self.assertLess(event["elapsed"], 1.5, event)
+
+    def test_a_timeout_fires_while_a_view_behind_any_middleware_waits(self):
+        for run in self.each_run():
+            for cls in GUARDED:
+                test = f"{cls}.test_a_timeout_fires_while_a_view_waits"
+                self.assertEqual(run.outcome(test), "failed", run.why(test))
+                details = run.details(test)
+                self.assertIn("AsyncTestTimeout: The test timed out after 0.5 s", details)
+                self.assertIn("@timeout(0.5) on the test method", details)
+
+    def test_a_views_leftover_task_fails_the_test_behind_any_middleware(self):
+        for run in self.each_run():
+            for cls in GUARDED:
+                test = f"{cls}.test_a_views_leftover_task_fails_the_test"
+                self.assertEqual(run.outcome(test), "failed", run.why(test))
+                self.assertIn("LeftoverTasks: Tasks were still pending", run.details(test))
+                self.assertIn("view-leftover", run.details(test))
+
+    def test_a_views_foreign_thread_access_fails_the_test_behind_any_middleware(self):
+        for run in self.each_run():
+            for cls in GUARDED:
+                test = f"{cls}.test_a_views_foreign_thread_access_fails_the_test"
+                self.assertIn(run.outcome(test), ("failed", "error"), run.why(test))
+                self.assertIn("ForeignThreadDatabaseAccess", run.details(test))
+
+    def test_failing_tests_leave_nothing_behind(self):
+        for run in self.each_run():
+            after = run.event_data("rows_after")
+            self.assertEqual(len(after), 3 * len(GUARDED), run.output)
+            for event in after:
+                self.assertEqual(event["rows"], 0, event)
+
+    def test_debug_mode_reports_only_the_users_slow_code(self):
+        for run in self.each_run():
+            for test in (
+                "DebugModeTests.test_slow_sync_calls_are_not_reported",
+                "DebugModeTests.test_slow_user_code_is_reported",
+            ):
+                self.assertEqual(run.outcome(test), "passed", run.why(test))
