@@ -14,6 +14,7 @@ import contextvars
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+from ._checks import check_loop
 from ._compat import (
     cancel_requested,
     create_task_in_context,
@@ -93,7 +94,12 @@ class TestRunner:
                 "and await the coroutine, or move the call to an async hook."
             )
         if loop is None:
-            loop = self._start_loop()
+            try:
+                loop = self._start_loop()
+            except BaseException:
+                if asyncio.iscoroutine(awaitable):
+                    awaitable.close()  # Never started: no "never awaited" warning.
+                raise
         budget = self.budget
         task = create_task_in_context(loop, _as_coroutine(awaitable), self.context)
         if budget is not None:
@@ -115,6 +121,7 @@ class TestRunner:
 
     def _start_loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop_factory()
+        check_loop(loop, self._loop_factory)
         if self._debug is not None:
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:

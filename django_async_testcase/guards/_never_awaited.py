@@ -19,6 +19,11 @@ ASYNCIO_DEBUG_DEFAULT = sys.flags.dev_mode or (
 
 # What asyncio's debug mode uses (asyncio.constants.DEBUG_STACK_DEPTH).
 _ORIGIN_DEPTH = 10
+# Outside debug mode: enough for the test's line when it calls a coroutine
+# function directly or through one helper (``Item.objects.acreate`` is a
+# manager method that calls ``QuerySet.acreate``). Tracking costs about 75 ns
+# per frame per coroutine created (measured on CPython 3.12).
+FAST_ORIGIN_DEPTH = 3
 
 
 class NeverAwaitedCatcher:
@@ -30,14 +35,15 @@ class NeverAwaitedCatcher:
     them, and so does this catcher during the test.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, depth: int = _ORIGIN_DEPTH) -> None:
         self.found: list[str] = []
         self._saved = warnings.catch_warnings()
         self._depth = 0
+        self._origin_depth = depth
 
     def start(self) -> None:
         self._depth = sys.get_coroutine_origin_tracking_depth()
-        sys.set_coroutine_origin_tracking_depth(max(self._depth, _ORIGIN_DEPTH))
+        sys.set_coroutine_origin_tracking_depth(max(self._depth, self._origin_depth))
         self._saved.__enter__()
         self._showwarning = warnings.showwarning
         warnings.filterwarnings(
