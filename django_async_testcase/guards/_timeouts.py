@@ -135,8 +135,9 @@ def _method_setting(method: Any) -> Any:
                 value = cell.cell_contents
             except ValueError:  # An empty cell.
                 continue
-            if isinstance(value, override_settings) and TIMEOUT_SETTING in value.options:
-                found = value.options[TIMEOUT_SETTING]
+            options = getattr(value, "options", None)  # modify_settings has none.
+            if isinstance(value, override_settings) and isinstance(options, dict):
+                found = options.get(TIMEOUT_SETTING, found)
         func = getattr(func, "__wrapped__", None)
         if func is None:
             break
