@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from typing import Any
 
@@ -51,7 +52,54 @@ def async_class_hook_errors(cls: type) -> list[str]:
             f"{cls.__qualname__}.asyncSetUpTestData would never run: only AsyncTestCase "
             f"runs it. Use asyncSetUp, or subclass AsyncTestCase."
         )
+    return errors + class_attribute_errors(cls)
+
+
+# Class attributes that must be True or False (asyncio_debug may also be None).
+_BOOL_ATTRIBUTES = ("allow_leftover_tasks", "allow_foreign_thread_db_access", "allow_never_awaited")
+
+
+def class_attribute_errors(cls: type) -> list[str]:
+    """Messages for each of the library's class attributes of ``cls`` with a wrong value."""
+    errors = []
+    for name in ("asyncio_debug", *_BOOL_ATTRIBUTES):
+        value = getattr(cls, name, None)
+        if not isinstance(value, bool) and (value is not None or name != "asyncio_debug"):
+            errors.append(
+                f"{cls.__qualname__}.{name} must be True or False"
+                + (" (or None for asyncio's default)" if name == "asyncio_debug" else "")
+                + f", got {value!r}."
+            )
+    factory = getattr(cls, "loop_factory", None)
+    if factory is not None and not callable(factory):
+        errors.append(
+            f"{cls.__qualname__}.loop_factory must be a callable that returns a new event "
+            f"loop (such as asyncio.new_event_loop or uvloop.new_event_loop), or None, "
+            f"got {factory!r}."
+        )
     return errors
+
+
+def check_loop(loop: Any, factory: Any) -> None:
+    """Raise TypeError or ValueError unless ``loop``, made by ``factory``, is a usable new loop."""
+    if not isinstance(loop, asyncio.AbstractEventLoop):
+        raise TypeError(
+            f"loop_factory {_name(factory)} returned {loop!r}, not an event loop: it must "
+            f"return a new asyncio event loop (as asyncio.new_event_loop does)."
+        )
+    if loop.is_closed() or loop.is_running():
+        state = "closed" if loop.is_closed() else "running"
+        raise ValueError(
+            f"loop_factory {_name(factory)} returned a {state} event loop: it must return "
+            f"a new loop for each test (as asyncio.new_event_loop does), not a loop it "
+            f"made before; each test's loop is closed when the test ends."
+        )
+
+
+def _name(func: Any) -> str:
+    name = getattr(func, "__qualname__", None)
+    module = getattr(func, "__module__", None)
+    return f"{module}.{name}" if name and module else repr(func)
 
 
 def check_async_test_data(cls: type) -> None:
@@ -91,6 +139,13 @@ def check_async_hook(test: Any, name: str) -> None:
 def check_async_cleanup(func: Any) -> None:
     """Raise TypeError unless ``func`` is a coroutine function, for addAsyncCleanup."""
     if not is_async_callable(func):
+        if inspect.iscoroutine(func):
+            func.close()  # Reported here: no "never awaited" warning as well.
+            raise TypeError(
+                f"addAsyncCleanup() needs a coroutine function, got the coroutine {func!r}: "
+                f"pass the function and its arguments, not its call: "
+                f"addAsyncCleanup(func, *args) instead of addAsyncCleanup(func(*args))."
+            )
         raise TypeError(
             f"addAsyncCleanup() needs a coroutine function (async def), got {func!r}; "
             f"register synchronous callables with addCleanup()."

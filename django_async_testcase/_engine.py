@@ -41,6 +41,7 @@ from typing import Any, Protocol, TypeVar
 from django.db import connections
 
 from . import _asgiref, _worker
+from ._checks import check_loop
 from ._compat import cancel_requested, create_task_in_context
 from ._tracebacks import clean_traceback, is_hidden_file
 
@@ -157,7 +158,11 @@ class TestLoop:
                 "and await the coroutine, or move the call to an async hook."
             )
         if loop is None:
-            loop = self._start_loop()
+            try:
+                loop = self._start_loop()
+            except BaseException:
+                _discard(awaitable)
+                raise
         task = create_task_in_context(loop, _as_coroutine(awaitable), self.context)
         for watcher in self._watchers:
             watcher.step_started(loop, task)
@@ -205,6 +210,7 @@ class TestLoop:
 
     def _start_loop(self) -> asyncio.AbstractEventLoop:
         loop = self._loop_factory()
+        check_loop(loop, self._loop_factory)
         if self._debug is not None:
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:

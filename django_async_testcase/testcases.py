@@ -52,6 +52,9 @@ class _AsyncTestMixin:
     async_timeout: ClassVar[float | None] = guards.FromSetting()  # type: ignore[assignment]
     #: Let tasks still pending at the end of a test be cancelled silently.
     allow_leftover_tasks: ClassVar[bool] = False
+    #: Let coroutines created during a test and never awaited pass silently
+    #: (by default they fail the test: a forgotten ``await``).
+    allow_never_awaited: ClassVar[bool] = False
     #: Let threads other than the test's database thread use the database.
     #: Their connections are closed when the test ends either way.
     allow_foreign_thread_db_access: ClassVar[bool] = True

@@ -239,7 +239,7 @@ class GuardTests(CaseModuleTests):
                     error=True,
                 )
 
-    def test_never_awaited_coroutine_fails_in_debug_mode(self):
+    def test_never_awaited_coroutine_fails_with_and_without_debug_mode(self):
         for run in self.each_run():
             self.assertFails(
                 run,
@@ -249,7 +249,14 @@ class GuardTests(CaseModuleTests):
                 "in test_not_awaited",
             )
             self.assertPasses(run, "ForgottenAwaitDebugTests.test_awaited")
-            self.assertPasses(run, "ForgottenAwaitTests.test_not_awaited_without_debug")
+            # Without debug mode too (the default since issue 13).
+            self.assertFails(
+                run,
+                "ForgottenAwaitTests.test_not_awaited_without_debug",
+                "NeverAwaited",
+                "coroutine 'sleep' was never awaited",
+                "in test_not_awaited_without_debug",
+            )
 
     # Tracebacks.
 

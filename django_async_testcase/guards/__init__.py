@@ -3,7 +3,7 @@
 Each test gets one :class:`TestGuards`, started before ``setUp`` and finished
 after its event loop has closed, before Django's rollback. It catches database
 access from other threads, leftover or failed background tasks, async steps
-over the time budget (:func:`timeout`) and, in debug mode, coroutines never
+over the time budget (:func:`timeout`) and coroutines never
 awaited; each raises a subclass of :class:`GuardFailure`.
 """
 

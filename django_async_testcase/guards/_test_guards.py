@@ -17,7 +17,7 @@ from .._engine import CANCEL_GRACE, LoopOutcome, TestLoop
 from .._tracebacks import raise_at_code
 from ._database import DatabaseGuard
 from ._failures import ForeignThreadDatabaseAccess, LeftoverTasks, NeverAwaited
-from ._never_awaited import NeverAwaitedCatcher
+from ._never_awaited import FAST_ORIGIN_DEPTH, NeverAwaitedCatcher
 from ._tasks import format_loop_error
 from ._timeouts import Budget, test_timeout
 
@@ -36,7 +36,14 @@ class TestGuards:
         self.test = test
         self._allow_tasks = cls.allow_leftover_tasks
         self._database = DatabaseGuard(test, refuse=not cls.allow_foreign_thread_db_access)
-        self._never_awaited = NeverAwaitedCatcher() if debug else None
+        # On unless the class opts out with ``allow_never_awaited = True``.
+        self._never_awaited = (
+            None
+            if getattr(cls, "allow_never_awaited", False)
+            else NeverAwaitedCatcher()
+            if debug
+            else NeverAwaitedCatcher(FAST_ORIGIN_DEPTH)
+        )
         method = getattr(test, test._testMethodName, None)
         self._test_code = _test_code(method)
         seconds, origin = test_timeout(test, method)
@@ -85,7 +92,9 @@ class TestGuards:
                     "Tasks were still pending when the test ended; they were cancelled. "
                     "Await them (or cancel and await them in asyncTearDown or an async "
                     "cleanup), or set `allow_leftover_tasks = True` on "
-                    f"{type(self.test).__qualname__}:\n" + "\n".join(leftovers)
+                    f"{type(self.test).__qualname__}:\n"
+                    + "\n".join(leftovers)
+                    + _django_handler_advice(leftovers)
                 )
             if loop_errors:
                 failures.append(
@@ -100,12 +109,30 @@ class TestGuards:
             )
         if self._never_awaited is not None and self._never_awaited.found:
             failures.append(
-                "Coroutines were created and never awaited (add the missing `await`):\n"
-                + "\n".join(self._never_awaited.found)
+                "Coroutines were created during the test and never awaited (add the missing "
+                "`await`, or set `allow_never_awaited = True` on "
+                f"{type(self.test).__qualname__}):\n" + "\n".join(self._never_awaited.found)
             )
         if failures:
             kind = _failure_kind(refused, leftovers, loop_errors, outcome.stuck_sync_call)
             raise_at_code(kind("\n\n".join(failures)), self._test_code)
+
+
+def _django_handler_advice(leftovers: list[str]) -> str:
+    """What to do about leftover tasks of Django's ASGI handler, which the test cannot await."""
+    if not any("ASGIHandler." in task for task in leftovers):
+        return ""
+    return (
+        "\n\nThe ASGIHandler tasks are Django's: they serve a request that was still "
+        "running when the test ended, and the test cannot await them. This happens when "
+        "the client stops waiting, for example on a client-side timeout of "
+        "httpx.AsyncClient(transport=httpx.ASGITransport(app=...)): Django 5.2 and 6.0 "
+        "leave the request's tasks running when the call to the app is cancelled (6.1 "
+        "cancels them). Let "
+        "the request finish within the client's timeout, or, if the test is about the "
+        "timeout, let the view finish after it (await what the view waits for) or set "
+        "`allow_leftover_tasks = True` on the class."
+    )
 
 
 def _test_code(method: Any) -> types.CodeType | None:

@@ -8,6 +8,12 @@ cancels the step that runs over it and reports where the test was waiting.
 from __future__ import annotations
 
 import asyncio
+import functools
+import heapq
+import itertools
+import math
+import os
+import threading
 import time
 import traceback
 import types
@@ -17,7 +23,9 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.test.signals import setting_changed
+from django.test.utils import override_settings
 
+from .._checks import COROUTINE_ATTR
 from .._tracebacks import is_hidden_file, is_hidden_frame, raise_at, raise_at_code
 from ._failures import AsyncTestTimeout
 
@@ -39,6 +47,12 @@ def timeout(seconds: float | None) -> Callable[[_F], _F]:
         @timeout(0.5)
         async def test_fast(self): ...
     """
+    if callable(seconds):
+        raise TypeError(
+            f"@timeout needs the number of seconds: use @timeout(seconds) (or @timeout(None) "
+            f"for no limit) above {getattr(seconds, '__qualname__', seconds)!s}, with the "
+            f"parentheses."
+        )
     _check_seconds(seconds, "timeout()")
 
     def decorate(func: _F) -> _F:
@@ -51,9 +65,15 @@ def timeout(seconds: float | None) -> Callable[[_F], _F]:
 def _check_seconds(seconds: Any, where: str) -> None:
     if seconds is None:
         return
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+        or seconds <= 0
+    ):
         raise TypeError(
-            f"{where} must be a positive number of seconds or None (no limit), got {seconds!r}."
+            f"{where} must be a positive, finite number of seconds or None (no limit), "
+            f"got {seconds!r}."
         )
 
 
@@ -61,6 +81,12 @@ def test_timeout(test: Any, method: Any) -> tuple[float | None, str]:
     """The budget of ``test`` in seconds (or None) and where it was set."""
     seconds = getattr(method, _TIMEOUT_ATTR, _UNSET)
     if seconds is not _UNSET:
+        if not hasattr(method, COROUTINE_ATTR):
+            raise TypeError(
+                f"@timeout({seconds}) is on {type(test).__qualname__}.{test._testMethodName}, "
+                f"a synchronous test: only the async steps of a test are timed. Make the test "
+                f"`async def`, or remove @timeout()."
+            )
         return seconds, f"@timeout({seconds}) on the test method"
     cls = type(test)
     found = _class_timeouts.get(cls)
@@ -68,6 +94,10 @@ def test_timeout(test: Any, method: Any) -> tuple[float | None, str]:
         found = _class_timeouts[cls] = _class_timeout(cls)
     if found[0] is not _UNSET:
         return found
+    seconds = _method_setting(method)
+    if seconds is not _UNSET:
+        _check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
+        return seconds, f"@override_settings({TIMEOUT_SETTING}={seconds}) on the test method"
     return setting_timeout()
 
 
@@ -104,6 +134,30 @@ def _on_setting_changed(setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_on_setting_changed, dispatch_uid="django_async_testcase.guards.timeout")
 
 
+def _method_setting(method: Any) -> Any:
+    """``ASYNC_TESTCASE_TIMEOUT`` set by ``@override_settings`` on the test method, or _UNSET.
+
+    Such an override only applies while the method's body runs, after the
+    budget was read: read it from the decorator itself (the innermost wins).
+    """
+    func = getattr(method, "__func__", method)
+    func = getattr(func, COROUTINE_ATTR, func)
+    found = _UNSET
+    for _ in range(20):  # A chain of decorators (functools.wraps sets __wrapped__).
+        for cell in getattr(func, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # An empty cell.
+                continue
+            options = getattr(value, "options", None)  # modify_settings has none.
+            if isinstance(value, override_settings) and isinstance(options, dict):
+                found = options.get(TIMEOUT_SETTING, found)
+        func = getattr(func, "__wrapped__", None)
+        if func is None:
+            break
+    return found
+
+
 def _class_timeout(cls: type) -> tuple[Any, str]:
     for klass in cls.__mro__:
         seconds = vars(klass).get("async_timeout", _UNSET)
@@ -120,12 +174,25 @@ _UNSET: Any = object()
 _class_timeouts: weakref.WeakKeyDictionary[type, tuple[Any, str]] = weakref.WeakKeyDictionary()
 
 
+# The real monotonic clock, out of reach of freezegun (which replaces
+# time.monotonic and every module attribute that refers to it while time is frozen).
+_REAL_CLOCK = (time.monotonic,)
+
+
+def _now() -> float:
+    return _REAL_CLOCK[0]()
+
+
 class Budget:
     """The time budget shared by a test's async steps (set-up, test, tear-down, cleanups).
 
     The clock starts with the first async step. Once it has run out, the
     following steps (asyncTearDown, async cleanups) get a fresh budget of the
     same length, so a hung tear-down cannot hang the run either.
+
+    The budget is real time, kept by a watchdog thread (:class:`_Watchdog`), not
+    by the event loop's clock: a frozen clock (freezegun) must neither make the
+    budget run out at once nor keep it from ever running out.
     """
 
     def __init__(self, seconds: float, origin: str, test_code: types.CodeType | None) -> None:
@@ -133,36 +200,131 @@ class Budget:
         self.origin = origin
         self._test_code = test_code
         self._deadline: float | None = None
-        self._expired: dict[int, list[traceback.FrameSummary]] = {}
+        self._started = 0.0
+        self._loop_started = 0.0
+        self._expired: dict[int, tuple[list[traceback.FrameSummary], str]] = {}
 
     def watch(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
         """Cancel ``task`` if it is still running when the budget runs out (on the loop)."""
         if self._deadline is None:
-            self._deadline = time.monotonic() + self.seconds
-        delay = max(self._deadline - time.monotonic(), 0)
-        handle = loop.call_later(delay, self._expire, task)
-        task.add_done_callback(lambda _: handle.cancel())
+            self._started = _now()
+            self._loop_started = loop.time()
+            self._deadline = self._started + self.seconds
+        entry = _watchdog.add(self._deadline, functools.partial(_wake, loop, self._expire, task))
+        task.add_done_callback(functools.partial(_Watchdog.cancel, entry))
 
     def _expire(self, task: asyncio.Task[Any]) -> None:
         if task.done():
             return
-        self._expired[id(task)] = _await_stack(task.get_coro())
+        self._expired[id(task)] = (_await_stack(task.get_coro()), self._clock_note(task))
         self._deadline = None
         task.cancel()
 
+    def _clock_note(self, task: asyncio.Task[Any]) -> str:
+        """What to say when the loop's clock did not follow real time (time is frozen)."""
+        real = _now() - self._started
+        try:
+            moved = task.get_loop().time() - self._loop_started
+        except Exception:  # A clock that fails is not worth a second error.
+            return ""
+        if abs(moved - real) <= max(0.5, real / 2):
+            return ""
+        return (
+            f"\nThe event loop's clock did not advance with real time: it moved {moved:g} s "
+            f"while {real:.3g} s passed. Is time frozen? Timers and asyncio.sleep() wait on "
+            f"that clock. freezegun needs `@freeze_time(..., real_asyncio=True)` in async "
+            f"tests; time-machine leaves the loop's clock alone."
+        )
+
     def check(self, task: asyncio.Task[Any]) -> None:
         """Raise AsyncTestTimeout if ``task`` (now done) was cancelled by the budget."""
-        stack = self._expired.pop(id(task), None)
-        if stack is not None:
+        expired = self._expired.pop(id(task), None)
+        if expired is not None:
+            stack, note = expired
             failure = AsyncTestTimeout(
                 f"The test timed out after {self.seconds:g} s ({self.origin}); "
-                f"it was waiting at:\n{''.join(traceback.format_list(stack))}"
+                f"it was waiting at:\n{''.join(traceback.format_list(stack))}".rstrip("\n")
+                + note
             )
             user_frames = [frame for frame in stack if not is_hidden_file(frame.filename)]
             if user_frames and user_frames[-1].lineno:
                 where = user_frames[-1]
                 raise_at(failure, where.filename, where.lineno, where.name)  # type: ignore[arg-type]
             raise_at_code(failure, self._test_code)
+
+
+def _wake(
+    loop: asyncio.AbstractEventLoop,
+    expire: Callable[[asyncio.Task[Any]], None],
+    task: asyncio.Task[Any],
+) -> None:
+    """On the watchdog's thread: have ``loop`` run ``expire(task)``."""
+    try:
+        loop.call_soon_threadsafe(expire, task)
+    except RuntimeError:  # The loop has closed meanwhile.
+        pass
+
+
+class _Watchdog:
+    """One daemon thread that calls each budget's callback at its deadline, in real time.
+
+    Started with the first budget of the process (again in a forked child).
+    Adding a deadline costs a lock and a heap push; cancelled entries are
+    dropped when their deadline comes.
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._cond = threading.Condition()
+        self._heap: list[list[Any]] = []
+        self._counter = itertools.count()
+
+    def add(self, deadline: float, callback: Callable[[], None]) -> list[Any]:
+        if self._pid != os.getpid():
+            self._start()
+        entry = [deadline, next(self._counter), callback]
+        with self._cond:
+            heapq.heappush(self._heap, entry)
+            if self._heap[0] is entry:
+                self._cond.notify()
+        return entry
+
+    @staticmethod
+    def cancel(entry: list[Any], *args: Any) -> None:
+        entry[2] = None
+
+    def _start(self) -> None:
+        # After a fork, the parent's thread is gone and its lock may be held.
+        self._pid = os.getpid()
+        self._cond = threading.Condition()
+        self._heap = []
+        threading.Thread(
+            target=self._run,
+            args=(self._cond, self._heap),
+            name="async-testcase-timeouts",
+            daemon=True,
+        ).start()
+
+    def _run(self, cond: threading.Condition, heap: list[list[Any]]) -> None:
+        with cond:
+            while True:
+                while heap and heap[0][2] is None:
+                    heapq.heappop(heap)
+                if not heap:
+                    cond.wait()
+                    continue
+                delay = heap[0][0] - _now()
+                if delay > 0:
+                    cond.wait(delay)
+                    continue
+                callback = heapq.heappop(heap)[2]
+                try:
+                    callback()
+                except Exception:  # Never let the watchdog die.
+                    pass
+
+
+_watchdog = _Watchdog()
 
 
 def _await_stack(coro: Any) -> list[traceback.FrameSummary]:
