@@ -26,6 +26,10 @@ After every run the runner also counts threads, event loops, open file
 descriptors and open database connections before and after ``run_suite``: a
 difference is reported as something left behind.
 
+``--design LABEL=PATH`` (repeatable) adds a suite ``ours@LABEL``: the ``ours``
+tests, run with the package of another checkout at PATH (for example an earlier
+design of the engine), interleaved with the others in the same rounds.
+
 ``--docs DIR`` writes DIR/_static/benchmark.svg (the chart) and
 DIR/_static/benchmark-results.txt (the reStructuredText table the docs include);
 with ``--body empty``, benchmark-empty.svg and benchmark-empty-results.txt.
@@ -54,6 +58,13 @@ LABELS = {
     "ours": "AsyncTestCase, async methods",
 }
 TESTS_PER_CLASS = 10
+
+
+def label(suite: str) -> str:
+    """The table's name of ``suite`` (``ours@LABEL`` for another design)."""
+    base, _, design = suite.partition("@")
+    return LABELS[base] + (f" ({design})" if design else "")
+
 
 # --- the generated project ---------------------------------------------------
 
@@ -238,17 +249,24 @@ def make_project(directory: Path, sizes: list[int], body: str = "orm") -> None:
 # --- running -------------------------------------------------------------------
 
 
-def run_one(project: Path, db: str, suite: str, size: int) -> dict:
+def run_one(project: Path, db: str, suite: str, size: int, package_root: Path = ROOT) -> dict:
     result_path = project / "result.json"
     result_path.unlink(missing_ok=True)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
     env["BENCH_DB"] = db
     env["BENCH_RESULT"] = str(result_path)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     load = os.getloadavg()[0]
     completed = subprocess.run(
-        [sys.executable, "manage.py", "test", f"benchapp.tests_{suite}_{size}", "-v", "0"],
+        [
+            sys.executable,
+            "manage.py",
+            "test",
+            f"benchapp.tests_{suite.partition('@')[0]}_{size}",
+            "-v",
+            "0",
+        ],
         cwd=project,
         env=env,
         capture_output=True,
@@ -276,18 +294,29 @@ def leftovers(result: dict) -> dict:
     }
 
 
-def benchmark(db: str, n: int, rounds: int, memory: bool, body: str = "orm") -> dict:
+def benchmark(
+    db: str,
+    n: int,
+    rounds: int,
+    memory: bool,
+    body: str = "orm",
+    designs: dict[str, Path] | None = None,
+) -> dict:
     sizes = [n, 10 * n] if memory else [n]
-    runs: dict[str, dict[int, list[dict]]] = {s: {size: [] for size in sizes} for s in SUITES}
+    roots = {suite: ROOT for suite in SUITES}
+    roots |= {f"ours@{name}": path for name, path in (designs or {}).items()}
+    names = tuple(roots)
+    runs: dict[str, dict[int, list[dict]]] = {s: {size: [] for size in sizes} for s in names}
     with tempfile.TemporaryDirectory(prefix="dat-bench-") as tmp:
         project = Path(tmp)
         make_project(project, sizes, body)
         for round_ in range(rounds):
             # Rotate the order, so no suite always runs first.
-            order = SUITES[round_ % 3 :] + SUITES[: round_ % 3]
+            shift = round_ % len(names)
+            order = names[shift:] + names[:shift]
             for size in sizes:
                 for suite in order:
-                    result = run_one(project, db, suite, size)
+                    result = run_one(project, db, suite, size, roots[suite])
                     runs[suite][size].append(result)
                     left = leftovers(result)
                     print(
@@ -302,7 +331,7 @@ def benchmark(db: str, n: int, rounds: int, memory: bool, body: str = "orm") -> 
 
 def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
     summary: dict = {"db": db, "n": n, "rounds": rounds, "suites": {}}
-    for suite in SUITES:
+    for suite in runs:
         results = [r for size in runs[suite] for r in runs[suite][size]]
         per_test = [r["seconds"] / n * 1000 for r in runs[suite][n]]
         entry = {
@@ -334,6 +363,12 @@ def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
         prefix = "" if key == "ms_per_test" else "cpu "
         summary[prefix + "ours/native"] = suites["ours"][key] / suites["native"][key]
         summary[prefix + "ours/sync"] = suites["ours"][key] / suites["sync"][key]
+    for suite in suites:
+        if suite.startswith("ours@"):
+            summary[f"{suite}/native"] = (
+                suites[suite]["ms_per_test"] / suites["native"]["ms_per_test"]
+            )
+            summary[f"{suite}/sync"] = suites[suite]["ms_per_test"] / suites["sync"]["ms_per_test"]
     return summary
 
 
@@ -362,10 +397,9 @@ def targets(summary: dict) -> list[tuple[str, bool]]:
 
 def print_summary(summary: dict) -> None:
     print(f"\n{summary['db']}: N={summary['n']}, median of {summary['rounds']} rounds")
-    for suite in SUITES:
-        entry = summary["suites"][suite]
+    for suite, entry in summary["suites"].items():
         line = (
-            f"  {LABELS[suite]:<30} {entry['ms_per_test']:7.3f} ms/test "
+            f"  {label(suite):<30} {entry['ms_per_test']:7.3f} ms/test "
             f"(CPU {entry['cpu_ms_per_test']:.3f})"
         )
         if "growth_mib" in entry:
@@ -383,6 +417,12 @@ def print_summary(summary: dict) -> None:
         f" median of per-round ratios: {summary['paired ours/native']:.2f}"
         f" and {summary['paired ours/sync']:.2f})"
     )
+    for suite in summary["suites"]:
+        if suite.startswith("ours@"):
+            print(
+                f"  {suite}/native = {summary[f'{suite}/native']:.2f}   "
+                f"{suite}/sync = {summary[f'{suite}/sync']:.2f}"
+            )
     for text, met in targets(summary):
         print(f"  [{'met' if met else 'NOT met'}] {text}")
 
@@ -408,11 +448,10 @@ def rst_table(summaries: list[dict], env: dict) -> str:
     rows = []
     for summary in summaries:
         sync = summary["suites"]["sync"]["ms_per_test"]
-        for suite in SUITES:
-            entry = summary["suites"][suite]
+        for suite, entry in summary["suites"].items():
             row = [
                 summary["db"],
-                LABELS[suite],
+                label(suite),
                 f"{entry['ms_per_test']:.3f}",
                 f"{entry['ms_per_test'] / sync:.2f}",
                 f"{entry['cpu_ms_per_test']:.3f}",
@@ -435,6 +474,11 @@ def rst_table(summaries: list[dict], env: dict) -> str:
         f"{s['db']}: ours/native {s['ours/native']:.2f}, ours/sync {s['ours/sync']:.2f} "
         f"(CPU time {s['cpu ours/native']:.2f} and {s['cpu ours/sync']:.2f}; median of the "
         f"per-round ratios {s['paired ours/native']:.2f} and {s['paired ours/sync']:.2f})"
+        + "".join(
+            f", {label(suite)}: /native {s[f'{suite}/native']:.2f}, /sync {s[f'{suite}/sync']:.2f}"
+            for suite in s["suites"]
+            if suite.startswith("ours@")
+        )
         for s in summaries
     )
     notes = (
@@ -459,7 +503,8 @@ def svg_chart(summaries: list[dict]) -> str:
     most = max(most, *(e["cpu_ms_per_test"] for s in summaries for e in s["suites"].values()))
     scale = width / most
     row = bar + cpu_bar + gap
-    height = top + len(summaries) * (3 * row + group_gap) + 10
+    count = max(len(s["suites"]) for s in summaries)
+    height = top + len(summaries) * (count * row + group_gap) + 10
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
         f'height="{height}" font-family="sans-serif" font-size="13">',
@@ -473,17 +518,17 @@ def svg_chart(summaries: list[dict]) -> str:
     for summary in summaries:
         out.append(f'<text x="10" y="{y + 14}" font-weight="bold">{summary["db"]}</text>')
         y += 22
-        for suite in SUITES:
-            entry = summary["suites"][suite]
+        for suite, entry in summary["suites"].items():
             ms, cpu = entry["ms_per_test"], entry["cpu_ms_per_test"]
+            color = colors.get(suite, "#7fb3d5")
             out += [
                 f'<text x="{left - 8}" y="{y + bar * 0.75:.0f}" text-anchor="end">'
-                f"{LABELS[suite]}</text>",
+                f"{label(suite)}</text>",
                 f'<rect x="{left}" y="{y}" width="{ms * scale:.1f}" height="{bar}" '
-                f'fill="{colors[suite]}"/>',
+                f'fill="{color}"/>',
                 f'<text x="{left + ms * scale + 6:.1f}" y="{y + bar * 0.75:.0f}">{ms:.3f}</text>',
                 f'<rect x="{left}" y="{y + bar}" width="{cpu * scale:.1f}" height="{cpu_bar}" '
-                f'fill="{colors[suite]}" fill-opacity="0.45"/>',
+                f'fill="{color}" fill-opacity="0.45"/>',
                 f'<text x="{left + cpu * scale + 6:.1f}" y="{y + bar + cpu_bar}" '
                 f'font-size="10" fill="#555">CPU {cpu:.3f}</text>',
             ]
@@ -512,6 +557,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the 10 x N runs that measure memory"
     )
+    parser.add_argument(
+        "--design",
+        action="append",
+        default=[],
+        metavar="LABEL=PATH",
+        help="also run the ours suite with the package of the checkout at PATH",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--docs", type=Path, help="write the chart and the table into DIR/_static/")
     parser.add_argument(
@@ -535,7 +587,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     summaries = []
     for db in args.db or ["sqlite"]:
-        summary = benchmark(db, args.n, args.rounds, not args.no_memory, args.body)
+        designs = {
+            name: Path(path).resolve()
+            for name, _, path in (item.partition("=") for item in args.design)
+        }
+        summary = benchmark(db, args.n, args.rounds, not args.no_memory, args.body, designs)
         summaries.append(summary)
         print_summary(summary)
     if args.json:
