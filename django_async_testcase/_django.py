@@ -22,7 +22,8 @@ __all__ = [
     "database_names",
     "fixture_setup_override",
     "keep_open_in_atomic_blocks",
-    "rollback_atomics",
+    "rollback_class_atomics",
+    "rollback_test_atomics",
     "test_data_is_class_wide",
 ]
 
@@ -59,13 +60,23 @@ def database_names(cls: type) -> list[str]:
     return list(cls._databases_names(include_mirrors=False))  # type: ignore[attr-defined]
 
 
-def rollback_atomics(cls: Any, atomics: Any) -> None:
-    """Roll back the atomic blocks TestCase entered (``_rollback_atomics``).
+def rollback_class_atomics(cls: Any) -> None:
+    """Roll back the class-wide atomic blocks, as TestCase.setUpClass does when setUpTestData fails.
 
-    As TestCase.setUpClass does when setUpTestData fails; covered by
-    tests/test_test_data.py.
+    ``_rollback_atomics(cls.cls_atomics)``; covered by tests/test_test_data.py.
     """
-    cls._rollback_atomics(atomics)
+    cls._rollback_atomics(cls.cls_atomics)
+
+
+def rollback_test_atomics(cls_or_self: Any) -> None:
+    """Roll back the per-test atomic blocks (where the databases have transactions).
+
+    As TestCase._fixture_setup does when setUpTestData fails there:
+    ``_databases_support_transactions`` and ``_rollback_atomics(atomics)`` (on the
+    class from Django 5.2, on the instance before); covered by tests/test_test_data.py.
+    """
+    if cls_or_self._databases_support_transactions():
+        cls_or_self._rollback_atomics(cls_or_self.atomics)
 
 
 # close_old_connections() (Django's request_started/request_finished signals,

@@ -40,7 +40,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.db import connections
 
-from . import _asgiref, _worker
+from . import _asgiref, _stdlib, _worker
 from ._checks import check_loop
 from ._compat import cancel_requested, create_task_in_context
 from ._tracebacks import clean_traceback, is_hidden_file
@@ -236,7 +236,7 @@ class _Unpickled:
 def describe_task(task: asyncio.Task[Any]) -> str:
     """The task's name and coroutine, and where it was created if the loop is in debug mode."""
     text = f"  {task!r}"
-    source = getattr(task, "_source_traceback", None)
+    source = _stdlib.task_creation_stack(task)
     if source:
         created = [frame for frame in source if not is_hidden_file(frame.filename)]
         text += "\n  created at (most recent call last):\n" + "".join(

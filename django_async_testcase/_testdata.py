@@ -32,7 +32,7 @@ class AsyncTestDataMixin:
             _run_async_test_data(cls)
         except Exception:
             # As TestCase.setUpClass does when setUpTestData fails.
-            _django.rollback_atomics(cls, cls.cls_atomics)  # type: ignore[attr-defined]
+            _django.rollback_class_atomics(cls)
             raise
         for name, value in list(vars(cls).items()):
             if value is not before.get(name):
@@ -50,9 +50,7 @@ class AsyncTestDataMixin:
         try:
             _run_async_test_data(cls)
         except Exception:
-            # Private Django API, not in django-stubs.
-            if cls._databases_support_transactions():  # type: ignore[attr-defined]
-                _django.rollback_atomics(cls, cls.atomics)  # type: ignore[attr-defined]
+            _django.rollback_test_atomics(cls_or_self)
             raise
 
 

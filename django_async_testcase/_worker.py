@@ -20,16 +20,19 @@ stopped with ``stop_spare()`` when a test class (or pytest session) ends.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from concurrent.futures import TimeoutError as FutureTimeout  # Not the builtin on 3.10.
 from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from . import _stdlib
 
 __unittest = True  # See _tracebacks: a failure raised here shows the caller's code.
 
@@ -40,13 +43,12 @@ class DatabaseWorker(Executor):
     """A thread that runs submitted calls one at a time, with an owner thread's connections."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._pid = os.getpid()
         self._shared: list[BaseDatabaseWrapper] = []
-        # The last call submitted: calls run in order, so once it is done, all are.
-        self._last: Future[Any] | None = None
+        # Calls submitted and not yet finished; release() waits for none.
+        self._pending = 0
+        self._idle = threading.Condition()
         self._stopping = False
         self.thread = threading.Thread(
             target=self._work, name="django-async-testcase database worker", daemon=True
@@ -68,9 +70,28 @@ class DatabaseWorker(Executor):
                 "The test that owned this database worker has finished; a task or "
                 "thread that outlived it tried to use the database."
             )
+        with self._idle:
+            self._pending += 1
+        call = functools.partial(fn, *args, **kwargs)
+        loop = _stdlib.running_loop()
+        if loop is not None:
+            # Called by run_in_executor (sync_to_async) on the test's loop: an
+            # asyncio future is passed on by asyncio as it is, and settled from
+            # here with call_soon_threadsafe; cheaper than wrapping a
+            # concurrent future, which asyncio would settle the same way.
+            waiter: asyncio.Future[_T] = loop.create_future()
+
+            def settle_waiter(exc: BaseException | None, result: Any) -> None:
+                loop.call_soon_threadsafe(_settle, waiter, exc, result)
+
+            self._queue.put((waiter.cancelled, call, settle_waiter))
+            return waiter  # type: ignore[return-value]
         future: Future[_T] = Future()
-        self._last = future
-        self._queue.put((future, lambda: fn(*args, **kwargs)))
+
+        def settle_future(exc: BaseException | None, result: Any) -> None:
+            _settle(future, exc, result)
+
+        self._queue.put((lambda: not future.set_running_or_notify_cancel(), call, settle_future))
         return future
 
     def bind(self, aliases: list[str]) -> None:
@@ -96,13 +117,8 @@ class DatabaseWorker(Executor):
         ``connections`` entries until the next ``bind``; with the sharing
         count back down, Django refuses their use from the worker meanwhile.
         """
-        last, self._last = self._last, None
-        idle = True
-        if last is not None and not last.done():
-            try:
-                last.exception(timeout=grace)
-            except FutureTimeout:
-                idle = False
+        with self._idle:
+            idle = self._idle.wait_for(lambda: self._pending == 0, timeout=grace)
         for connection in self._shared:
             connection.dec_thread_sharing()
         self._shared = []
@@ -123,17 +139,44 @@ class DatabaseWorker(Executor):
             item = self._queue.get()
             if item is None:
                 return
-            future, call = item
-            if not future.set_running_or_notify_cancel():
-                continue
+            cancelled, call, settle = item
+            del item
             try:
-                result = call()
-            except BaseException as exc:
-                future.set_exception(exc)
-                del exc
-            else:
-                future.set_result(result)
-            del item, future, call
+                if cancelled():
+                    continue  # Cancelled before it started, as an executor skips it.
+                try:
+                    result = call()
+                except BaseException as exc:
+                    settle(exc, None)
+                    del exc
+                else:
+                    settle(None, result)
+                    del result
+            except RuntimeError:
+                pass  # The test's loop was closed meanwhile: nobody awaits the outcome.
+            finally:
+                del cancelled, call, settle
+                with self._idle:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle.notify_all()
+
+
+# A call for the worker: whether it was cancelled before it started, the call,
+# and what hands its outcome (exception or result) to the caller.
+_Item = tuple[Callable[[], bool], Callable[[], Any], Callable[[BaseException | None, Any], None]]
+
+
+def _settle(
+    future: Future[Any] | asyncio.Future[Any], exc: BaseException | None, result: Any
+) -> None:
+    """Give ``future`` the outcome of a call, unless it was cancelled meanwhile."""
+    if future.cancelled():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 def _install(shared: dict[str, BaseDatabaseWrapper]) -> None:

@@ -24,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import CaptureQueriesContext
 
-from . import _asgiref, _asyncio
+from . import _asgiref, _stdlib
 from ._engine import TestLoop, current_test_loop
 
 __unittest = True  # See _tracebacks.
@@ -107,7 +107,7 @@ def _submit(test_loop: TestLoop, fn: Callable[[], _T]) -> Future[_T]:
 
 def _run_here(fn: Callable[[], _T]) -> _T:
     """Run ``fn`` on this thread, the test's, as sync code (the loop waits meanwhile)."""
-    with _asyncio.running_loop_hidden():
+    with _stdlib.running_loop_hidden():
         return fn()
 
 

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _asyncio, _checks, _django, _worker, guards
+from . import _checks, _django, _stdlib, _worker, guards
 from ._engine import LoopFactory, TestLoop
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
@@ -143,7 +143,7 @@ class _AsyncTestMixin:
     # The hooks unittest.TestCase.run() and debug() call.
 
     def _callSetUp(self) -> None:
-        if _asyncio.running_loop() is not None:
+        if _stdlib.running_loop() is not None:
             raise RuntimeError(
                 f"{self} was run from a thread whose event loop is running; "
                 f"{type(self).__name__} starts its own loop per test. Run the test "
@@ -212,7 +212,7 @@ def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]
     @functools.wraps(func)
     def test_method(self: _AsyncTestMixin, *args: Any, **kwargs: Any) -> Any:
         coro = func(self, *args, **kwargs)
-        if _asyncio.running_loop() is not None:
+        if _stdlib.running_loop() is not None:
             # Called from a coroutine (a test awaiting another test method,
             # as Django's own suite does): hand back the coroutine to await.
             return coro

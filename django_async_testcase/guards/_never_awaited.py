@@ -9,6 +9,7 @@ import traceback
 import warnings
 from typing import Any
 
+from .._stdlib import hook_unawaited_coroutines
 from .._tracebacks import drop_hidden_lines
 
 __unittest = True  # See _tracebacks.
@@ -28,9 +29,6 @@ _ORIGIN_DEPTH = 10
 # 10 to 20 us, 3 about 17 us or more (of 0.6 ms of CPU), measured in turns.
 FAST_ORIGIN_DEPTH = 2
 
-# CPython reports an unawaited coroutine by calling this function of the
-# warnings module (3.8 and later); the catcher answers it while a test runs.
-_HOOK = "_warn_unawaited_coroutine"
 _active: NeverAwaitedCatcher | None = None
 
 
@@ -55,17 +53,6 @@ def _warn_unawaited_coroutine(coro: Any) -> None:
         warnings.warn(text, category=RuntimeWarning, stacklevel=2, source=coro)
 
 
-def _install_hook() -> bool:
-    """Put the catcher's hook in the warnings module, once; False where there is none."""
-    current = getattr(warnings, _HOOK, None)
-    if current is _warn_unawaited_coroutine:
-        return True
-    if current is None:
-        return False
-    setattr(warnings, _HOOK, _warn_unawaited_coroutine)
-    return True
-
-
 class NeverAwaitedCatcher:
     """Collect the "coroutine ... was never awaited" reports of coroutines made during a test.
 
@@ -74,8 +61,8 @@ class NeverAwaitedCatcher:
     later test. So only coroutines whose origin was tracked count: the catcher
     tracks it during the test (a loop in debug mode tracks it too).
 
-    CPython reports through ``warnings._warn_unawaited_coroutine``: the catcher
-    answers that hook while it runs (a global and the tracking depth to set,
+    CPython reports through a hook of the warnings module (``_stdlib``): the
+    catcher answers that hook while it runs (a global and the tracking depth to set,
     nothing else per test). Where the hook is missing, it catches the warning.
     """
 
@@ -90,7 +77,7 @@ class NeverAwaitedCatcher:
         global _active
         self._depth = sys.get_coroutine_origin_tracking_depth()
         sys.set_coroutine_origin_tracking_depth(max(self._depth, self._origin_depth))
-        if _install_hook():
+        if hook_unawaited_coroutines(_warn_unawaited_coroutine):
             self._previous, _active = _active, self
             return
         self._saved = warnings.catch_warnings()
