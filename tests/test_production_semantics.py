@@ -84,7 +84,7 @@ class ProductionSemanticsTests(CaseModuleTests):
 
     def test_failing_tests_leave_nothing_behind(self):
         for run in self.each_run():
-            after = run.event_data("rows_after")
+            after = [e for e in run.event_data("rows_after") if e["test"].startswith("Guarded")]
             self.assertEqual(len(after), 3 * len(GUARDED), run.output)
             for event in after:
                 self.assertEqual(event["rows"], 0, event)
@@ -96,3 +96,21 @@ class ProductionSemanticsTests(CaseModuleTests):
                 "DebugModeTests.test_slow_user_code_is_reported",
             ):
                 self.assertEqual(run.outcome(test), "passed", run.why(test))
+
+    def test_a_hung_sync_call_fails_its_test_within_budget_and_grace(self):
+        for run in self.each_run():
+            test = "HungSyncCallTests.test_hung_sync_call"
+            # pytest reports the second failure (a cleanup's) as an error.
+            self.assertIn(run.outcome(test), ("failed", "error"), run.why(test))
+            details = run.details(test)
+            self.assertIn("The test timed out after 0.3 s", details)
+            self.assertIn("was still running 1 s after the test ended", details)
+            other = "HungSyncCallTests.test_loop_run_inside_sync_code_is_refused"
+            self.assertEqual(run.outcome(other), "passed", run.why(other))
+            started = run.event_data("started")
+            finished = run.event_data("finished")
+            if started and finished and finished[0]["at"] > started[0]["at"]:
+                # The timeout (0.3 s) and the grace for the call (1 s), not the call's 2.5 s.
+                self.assertLess(finished[0]["at"] - started[0]["at"], 2.3)
+            rows = [e["rows"] for e in run.event_data("rows_after") if "HungSync" in e["test"]]
+            self.assertEqual(rows, [0, 0], run.output)

@@ -281,3 +281,31 @@ class DebugModeTests(AsyncTestCase):
             time.sleep(0.15)  # Blocks the loop: asyncio says so.
             await asyncio.sleep(0)
         self.assertIn("took", "\n".join(logs.output))
+
+
+class HungSyncCallTests(AsyncTestCase):
+    """A sync call that outlives its test: the timeout fires, the test fails, the next runs."""
+
+    def _post_teardown(self):
+        super()._post_teardown()
+        log(self, "rows_after", rows=Item.objects.count())
+
+    @timeout(0.3)
+    async def test_hung_sync_call(self):
+        await Item.objects.acreate(name="rolled back")
+        log(self, "started", at=time.monotonic())
+        await sync_to_async(time.sleep)(2.5)
+
+    async def test_loop_run_inside_sync_code_is_refused(self):
+        async def count():
+            return await Item.objects.acount()
+
+        def sync_code():
+            # A new loop in the worker thread, whose ORM calls would wait for
+            # that very thread: refused, as asgiref refuses it under Django's
+            # TestCase ("cannot submit onto CurrentThreadExecutor from its own thread").
+            return asyncio.run(count())
+
+        with self.assertRaisesRegex(RuntimeError, "from the test's database worker thread"):
+            await sync_to_async(sync_code)()
+        log(self, "finished", at=time.monotonic())
