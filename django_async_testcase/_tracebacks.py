@@ -1,7 +1,22 @@
 """Keep the machinery's frames (asgiref, asyncio, this library) out of what the user sees.
 
-Cleans exceptions' tracebacks and formatted stacks, and raises a guard's
-failure from a frame that points at the user's code.
+A failing test's traceback should start at the user's code, under both
+runners. Three mechanisms, each for what the others cannot do:
+
+- ``__unittest = True`` in every module of the package: unittest and pytest
+  leave out the frames of modules that set it. It covers the library's frames
+  still on the stack when an exception leaves the test (the hooks, the
+  engine's ``run``). Each module says ``See _tracebacks`` next to it.
+- ``clean_traceback`` relinks ``tb_next`` to drop asyncio's, asgiref's and
+  concurrent.futures' frames (which set no ``__unittest``) from an exception
+  that crossed the event loop or a thread, and its chained exceptions.
+  Django's ``--parallel`` pickles tracebacks without the modules' globals, so
+  there ``for_parallel_result`` drops the ``__unittest`` frames before the
+  worker process sends them, as unittest would have in the main process.
+- ``raise_at`` raises a guard's failure, found after the test's code ran
+  (leftover tasks, a timeout), from a frame that points at the user's line:
+  there is no frame of the user's left to raise it from, and a failure raised
+  by hidden frames only would show them all.
 """
 
 from __future__ import annotations
@@ -14,12 +29,12 @@ import os
 import sys
 import threading
 import types
-from typing import cast
+from typing import Any, cast
 
 import asgiref
+from django.test.runner import RemoteTestResult
 
-# unittest and pytest leave out frames of modules that set __unittest.
-__unittest = True
+__unittest = True  # See above.
 
 # Frames of these modules are machinery between the test and its failure.
 _HIDDEN_MODULES = ("asgiref.", "asyncio.", "concurrent.futures.", "django_async_testcase.")
@@ -121,3 +136,75 @@ def raise_at_code(failure: BaseException, code: types.CodeType | None) -> None:
     if code is None:
         raise failure
     raise_at(failure, code.co_filename, code.co_firstlineno, code.co_name)
+
+
+def drop_unittest_frames(exc: BaseException) -> None:
+    """Drop the frames of modules that set ``__unittest``, as unittest's result does.
+
+    For ``exc`` and the exceptions it was raised from or during; keeps at least
+    one frame.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = _without_unittest_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+
+
+def _without_unittest_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    kept = []
+    last = None
+    while tb is not None:
+        if "__unittest" not in tb.tb_frame.f_globals:
+            kept.append(tb)
+        last = tb
+        tb = tb.tb_next
+    if not kept:
+        return last
+    for outer, inner in itertools.pairwise(kept):
+        outer.tb_next = inner
+    kept[-1].tb_next = None
+    return kept[0]
+
+
+_ErrInfo = tuple[type[BaseException], BaseException, types.TracebackType | None]
+
+
+def for_parallel_result(result: Any) -> Any:
+    """``result``, or, for Django's ``--parallel`` worker result, one that cleans first.
+
+    The worker pickles each outcome's traceback (with tblib) for the main
+    process, where the frames have lost their ``__unittest`` mark; so the
+    frames it would hide are dropped before the outcome is recorded.
+    """
+    if not isinstance(result, RemoteTestResult):
+        return result
+    return _CleaningResult(result)
+
+
+class _CleaningResult:
+    """Hands every outcome to the wrapped result with ``drop_unittest_frames`` applied."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._result, name)
+
+    def addError(self, test: Any, err: _ErrInfo) -> None:
+        self._result.addError(test, _cleaned(err))
+
+    def addFailure(self, test: Any, err: _ErrInfo) -> None:
+        self._result.addFailure(test, _cleaned(err))
+
+    def addSubTest(self, test: Any, subtest: Any, err: _ErrInfo | None) -> None:
+        self._result.addSubTest(test, subtest, None if err is None else _cleaned(err))
+
+    def addExpectedFailure(self, test: Any, err: _ErrInfo) -> None:
+        self._result.addExpectedFailure(test, _cleaned(err))
+
+
+def _cleaned(err: _ErrInfo) -> _ErrInfo:
+    exc_type, exc, _ = err
+    drop_unittest_frames(exc)
+    return exc_type, exc, exc.__traceback__

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks, _django, _stdlib, _worker, guards
+from . import _checks, _django, _stdlib, _tracebacks, _worker, guards
 from ._engine import LoopFactory, TestLoop
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
@@ -127,7 +127,7 @@ class _AsyncTestMixin:
         if isinstance(method, types.MethodType) and iscoroutinefunction(method):
             setattr(self, name, types.MethodType(_run_on_test_loop(method.__func__), self))
         try:
-            super()._setup_and_call(result, debug)  # type: ignore[misc]
+            super()._setup_and_call(_tracebacks.for_parallel_result(result), debug)  # type: ignore[misc]
         except BaseException:
             # Cut short: no cleanup closed the loop, and Django skipped its rollback.
             test_loop = self._testLoop

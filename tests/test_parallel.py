@@ -73,3 +73,12 @@ class ParallelRunnerTests(SimpleTestCase):
 
     def test_pytest_xdist_outcomes(self):
         self.assert_same_results("tests.cases.case_parallel", "pytest")
+
+    @unittest.skipIf(tblib is None, "Django's --parallel needs tblib to report failures")
+    def test_django_runner_tracebacks_start_at_the_users_code(self):
+        # The worker pickles tracebacks without the modules' __unittest mark;
+        # the library drops those frames first, as unittest does serially.
+        parallel = self.runs["tests.cases.case_parallel", "unittest", True]
+        self.assertIn('case_parallel.py", line', parallel.output)
+        for hidden in ("/django_async_testcase/", "/asgiref/", "/unittest/case.py"):
+            self.assertNotIn(hidden, parallel.output, hidden)
