@@ -395,7 +395,7 @@ class ServedTest:
         previous = _asgiref.thread_sensitive_executor()
         _asgiref.route_thread_sensitive_calls(worker)
         factory = loop.get_task_factory()
-        _asgiref.route_new_tasks(loop, worker, on_task=lambda task: self._tasks.append((kind, task)))
+        _asgiref.route_new_tasks(loop, worker, lambda task: self._tasks.append((kind, task)))
         ours = loop.get_task_factory()
 
         def exit() -> None:

@@ -165,7 +165,7 @@ def _database_guard(item: pytest.Item, transactional: bool, served: ServedTest) 
 
     refuse = not transactional and item.get_closest_marker(ALLOW_THREADS_MARK) is None
     guard = DatabaseGuard(
-        item,
+        item.nodeid,
         refuse=refuse,
         allow_hint=f"mark the test @pytest.mark.{ALLOW_THREADS_MARK}",
     )
@@ -221,7 +221,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
         return result
     func = fixturedef.func
     if name in _pytest_django.QUERY_FIXTURES:
-        replacement: Callable[..., Any] | None = _coroutine_aware_fixture(func)
+        replacement: Callable[..., Any] | None = _coroutine_aware_fixture(func, name)
     else:
         state = _active
         replacement = None
@@ -363,18 +363,19 @@ def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest) -> Callable[.
     return async_fixture
 
 
-def _coroutine_aware_fixture(func: Callable[..., Any]) -> Callable[..., Any]:
+def _coroutine_aware_fixture(func: Callable[..., Any], name: str) -> Callable[..., Any]:
     """Wrap a query fixture's function: its value works in the test's coroutines too."""
+    queries = "num_queries" in name
 
     @functools.wraps(func)
     def fixture(*args: Any, **kwargs: Any) -> Any:
-        return _CoroutineAware(func(*args, **kwargs))
+        return _CoroutineAware(func(*args, **kwargs), queries)
 
     return fixture
 
 
 class _CoroutineAware:
-    """A pytest-django fixture's value that, in a served test's coroutine, enters where the ORM runs.
+    """A pytest-django fixture's value that, in a test's coroutine, enters where the ORM runs.
 
     Outside one (sync tests and fixtures) it returns what pytest-django's does.
     In a coroutine, ``with`` enters pytest-django's context manager on the
@@ -382,17 +383,27 @@ class _CoroutineAware:
     ORM calls (``db.DatabaseThreadContext``, as the classes' helpers do).
     """
 
-    def __init__(self, value: Callable[..., Any]) -> None:
+    def __init__(self, value: Callable[..., Any], queries: bool) -> None:
         self._value = value
+        self._queries = queries
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         state = _active
         if state is not None and _in_served_coroutine(state):
             from .db import DatabaseThreadContext
 
-            return DatabaseThreadContext(
-                state.served, functools.partial(self._value, *args, **kwargs)
-            )
+            return DatabaseThreadContext(state.served, functools.partial(self._enter, args, kwargs))
+        return self._value(*args, **kwargs)
+
+    def _enter(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        # Called where the block is entered (the test's thread or its worker).
+        # pytest-django's query fixtures default to django.db.connection, a
+        # proxy that, read later in the coroutine, is not the test's
+        # connection: name the test's connection itself.
+        if self._queries and len(args) < 3 and not {"connection", "using"} & kwargs.keys():
+            from django.db import DEFAULT_DB_ALIAS, connections
+
+            kwargs = {**kwargs, "connection": connections[DEFAULT_DB_ALIAS]}
         return self._value(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:

@@ -49,6 +49,7 @@ class DatabaseGuard:
         self._previous, _active_database_guard = _active_database_guard, self
 
     def connection_created(self, connection: BaseDatabaseWrapper) -> None:
+        __tracebackhide__ = True  # pytest: the failure points at the code that connected.
         thread = threading.current_thread()
         own = self._threads()
         if thread in own:
