@@ -10,7 +10,7 @@ storage that ``async_to_sync`` itself writes for the same purpose.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from typing import Any
 
@@ -32,6 +32,11 @@ def route_thread_sensitive_calls(executor: Executor) -> None:
     AsyncToSync.executors.current = executor
 
 
+def restore_thread_sensitive_routing(executor: Executor | None) -> None:
+    """Put back what ``thread_sensitive_executor()`` returned (``None``: asgiref's own choice)."""
+    AsyncToSync.executors.current = executor
+
+
 def thread_sensitive_executor() -> Executor | None:
     """The executor thread-sensitive ``sync_to_async`` calls of this context go to.
 
@@ -43,7 +48,11 @@ def thread_sensitive_executor() -> Executor | None:
     return getattr(AsyncToSync.executors, "current", None)
 
 
-def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None:
+def route_new_tasks(
+    loop: asyncio.AbstractEventLoop,
+    executor: Executor,
+    on_task: Callable[[asyncio.Future[Any]], None] | None = None,
+) -> None:
     """Make tasks created on ``loop`` route thread-sensitive calls to ``executor``.
 
     A task inherits the routing of the task that creates it, except when it is
@@ -53,8 +62,9 @@ def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None
     process-wide thread and its own connection, outside the test's transaction.
     A context that already routes them elsewhere (the coroutine of an
     ``async_to_sync`` called by sync code) keeps its routing. The factory wraps
-    any factory already set on ``loop``. Covered by tests/test_channels.py
-    (EmptyContextTaskTests, without Channels too).
+    any factory already set on ``loop``; ``on_task``, if given, is called with
+    each new task. Covered by tests/test_channels.py (EmptyContextTaskTests,
+    without Channels too), and by tests/test_pytest_plugin.py for ``on_task``.
     """
     previous = loop.get_task_factory()
 
@@ -74,8 +84,12 @@ def route_new_tasks(loop: asyncio.AbstractEventLoop, executor: Executor) -> None
                 # already runs in, so already routed.
                 pass
         if previous is None:
-            return asyncio.Task(coro, loop=loop, **kwargs)
-        return previous(loop, coro, **kwargs)
+            task: asyncio.Future[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+        else:
+            task = previous(loop, coro, **kwargs)
+        if on_task is not None:
+            on_task(task)
+        return task
 
     # Typeshed's task factory type has the keyword arguments only from Python 3.12.
     loop.set_task_factory(task_factory)  # type: ignore[arg-type,unused-ignore]

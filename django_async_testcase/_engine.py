@@ -26,6 +26,12 @@ rolls the transaction back: it cancels the tasks left pending, waits for the
 worker's calls still running, closes the loop, hands the worker back and lets
 the watchers report. ``close()`` may be called again (a no-op), so a test cut
 short can close it from a ``finally``.
+
+**A loop someone else runs** (pytest-asyncio's or anyio's, for the pytest
+plugin): :class:`ServedTest` gives such a test the same routing without owning
+its loop. Each async step (the test, an async fixture's set-up or tear-down)
+calls ``enter()`` first, on the loop, and the returned ``exit`` last; then
+``finish_tasks()`` and ``close()`` once, before Django rolls back.
 """
 
 from __future__ import annotations
@@ -315,3 +321,132 @@ async def _shutdown() -> list[str]:
     await loop.shutdown_asyncgens()
     await loop.shutdown_default_executor()
     return leftovers
+
+
+class ServedTest:
+    """The database side of one test whose event loop someone else runs.
+
+    pytest-asyncio and anyio run a test's coroutine and its async fixtures on
+    their own loop, on pytest's main thread: the thread that opened the test's
+    transaction (pytest-django's ``_django_db_helper``). Made on that thread,
+    a ServedTest routes the thread-sensitive ``sync_to_async`` calls of each
+    step it serves to a database worker bound to that thread's connections,
+    as :class:`TestLoop` does for the loop it owns.
+
+    - ``enter(kind)``, called by the step's own coroutine on the loop, binds the
+      worker (on the first step), routes the step's context and installs the
+      task factory that routes tasks made in other contexts; the returned
+      callable undoes both, so the loop and its context are left as found
+      (pytest-asyncio's wider loop scopes and anyio's runner task outlive the
+      test). Tasks made during a step are remembered with its ``kind``.
+    - ``finish_tasks(kinds)`` cancels the remembered tasks still pending, on a
+      loop that is stopped, and returns their descriptions.
+    - ``close()`` waits for the worker's calls in flight and hands it back.
+    """
+
+    __test__ = False  # Not a test, whatever pytest's name patterns say.
+
+    def __init__(self) -> None:
+        self.thread = threading.current_thread()
+        self.worker: _worker.DatabaseWorker | None = None
+        self._tasks: list[tuple[str, asyncio.Future[Any]]] = []
+        self._closed = False
+
+    def database_threads(self) -> tuple[threading.Thread, ...]:
+        """The threads that use the test's connections: its own and its worker's."""
+        if self.worker is None:
+            return (self.thread,)
+        return (self.thread, self.worker.thread)
+
+    def enter(self, kind: str) -> Callable[[], None]:
+        """Serve the calling coroutine's step; call the returned function when it ends."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "django-async-testcase can keep a test's database calls in its transaction "
+                "only on an asyncio event loop, and this async test or fixture runs on "
+                "another (trio?). Run database tests on asyncio (anyio: an anyio_backend "
+                "fixture returning 'asyncio'), or switch the plugin off with "
+                "-p no:django_async_testcase."
+            ) from None
+        if self._closed:
+            raise RuntimeError(
+                "This test's database access has ended (its transaction was rolled back); "
+                "an async fixture or task of it ran afterwards."
+            )
+        if threading.current_thread() is not self.thread:
+            raise RuntimeError(
+                f"This async test or fixture runs on an event loop in the thread "
+                f"{threading.current_thread().name!r}, but the test's transaction belongs to "
+                f"the thread {self.thread.name!r}: its database calls could not be part of "
+                f"the transaction. Run the loop on the thread that runs the test (as "
+                f"pytest-asyncio and anyio do), or mark the test "
+                f"@pytest.mark.django_db(transaction=True)."
+            )
+        worker = self.worker
+        if worker is None:
+            worker = self.worker = _worker.take_worker()
+            # Django's connections are per thread, and per context where a loop
+            # runs: bind the thread's own, those of its sync code (the test's).
+            with _stdlib.running_loop_hidden():
+                worker.bind(list(connections))
+        previous = _asgiref.thread_sensitive_executor()
+        _asgiref.route_thread_sensitive_calls(worker)
+        factory = loop.get_task_factory()
+        _asgiref.route_new_tasks(loop, worker, lambda task: self._tasks.append((kind, task)))
+        ours = loop.get_task_factory()
+
+        def exit() -> None:
+            _asgiref.restore_thread_sensitive_routing(previous)
+            if loop.get_task_factory() is ours:
+                # Typeshed's task factory type has the keyword arguments only from 3.12.
+                loop.set_task_factory(factory)  # type: ignore[arg-type,unused-ignore]
+
+        return exit
+
+    def finish_tasks(self, kinds: Sequence[str]) -> list[str]:
+        """Cancel the pending tasks made by steps of ``kinds``; describe them.
+
+        Only on loops that are neither running nor closed (a closed loop has
+        cancelled its tasks already). Waits up to ``CANCEL_GRACE`` s for them
+        to finish, as ``TestLoop.close()`` does.
+        """
+        found: dict[asyncio.AbstractEventLoop, list[asyncio.Future[Any]]] = {}
+        kept = []
+        for kind, task in self._tasks:
+            if task.done():
+                continue
+            if kind not in kinds:
+                kept.append((kind, task))
+                continue
+            found.setdefault(task.get_loop(), []).append(task)
+        self._tasks = kept
+        described = []
+        for loop, tasks in found.items():
+            if loop.is_closed() or loop.is_running():
+                continue
+            for task in tasks:
+                if isinstance(task, asyncio.Task) and not cancel_requested(task):
+                    described.append(describe_task(task))
+                task.cancel()
+            loop.run_until_complete(asyncio.wait(tasks, timeout=CANCEL_GRACE))
+            described.extend(
+                f"{describe_task(task)}\n  (it did not stop when cancelled)"
+                for task in tasks
+                if not task.done() and isinstance(task, asyncio.Task)
+            )
+        return described
+
+    def close(self) -> bool:
+        """Wait for the worker's calls in flight and hand it back; False if one was stuck."""
+        if self._closed:
+            return True
+        self._closed = True
+        self._tasks = []
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return True
+        idle = worker.release(CANCEL_GRACE)
+        _worker.give_back(worker)
+        return idle

@@ -121,10 +121,13 @@ def raise_at(failure: BaseException, filename: str, lineno: int, name: str) -> N
     them all, having nothing else). This puts one frame on top that points at
     the user's code: the test method, or where the test was waiting.
     """
+    __tracebackhide__ = True
     # The raise statement spans that line's text exactly, so that tracebacks
     # show the line without pointing carets at a part of it.
     line = linecache.getline(filename, lineno).rstrip()
-    indent = len(line) - len(line.lstrip())
+    # At least one space: the raise sits in an `if` block (a test function's
+    # first line, unlike a method's, starts at column 0).
+    indent = max(len(line) - len(line.lstrip()), 1)
     variable = "__guard_failure__".ljust(len(line) - indent - len("raise "), "_")
     source = f"if 1:\n{' ' * indent}raise {variable}\n"
     code = compile(source, filename, "exec")
@@ -133,6 +136,7 @@ def raise_at(failure: BaseException, filename: str, lineno: int, name: str) -> N
 
 def raise_at_code(failure: BaseException, code: types.CodeType | None) -> None:
     """Raise ``failure`` from the first line of ``code`` (the test method), if known."""
+    __tracebackhide__ = True  # pytest's equivalent of __unittest, per frame.
     if code is None:
         raise failure
     raise_at(failure, code.co_filename, code.co_firstlineno, code.co_name)

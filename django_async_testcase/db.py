@@ -16,20 +16,31 @@ import asyncio
 import contextvars
 import functools
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test.utils import CaptureQueriesContext
 
 from . import _asgiref, _stdlib
-from ._engine import TestLoop, current_test_loop
+from ._engine import current_test_loop
 
 __unittest = True  # See _tracebacks.
 
 _T = TypeVar("_T")
+
+
+class ServesDatabase(Protocol):
+    """What DatabaseThreadContext needs of a test: its database worker, once bound.
+
+    A :class:`~django_async_testcase._engine.TestLoop` (the classes) or a
+    :class:`~django_async_testcase._engine.ServedTest` (the pytest plugin).
+    """
+
+    @property
+    def worker(self) -> Executor | None: ...
 
 
 class DatabaseThreadContext(Generic[_T]):
@@ -42,7 +53,7 @@ class DatabaseThreadContext(Generic[_T]):
     """
 
     def __init__(
-        self, test_loop: TestLoop, factory: Callable[[], AbstractContextManager[_T]]
+        self, test_loop: ServesDatabase, factory: Callable[[], AbstractContextManager[_T]]
     ) -> None:
         self._test_loop = test_loop
         self._factory = factory
@@ -93,7 +104,7 @@ class DatabaseThreadContext(Generic[_T]):
         return self._manager.__exit__(exc_type, exc, tb)
 
 
-def _submit(test_loop: TestLoop, fn: Callable[[], _T]) -> Future[_T]:
+def _submit(test_loop: ServesDatabase, fn: Callable[[], _T]) -> Future[_T]:
     """Run ``fn`` where the caller's ORM calls run, in a copy of the caller's context.
 
     In the test's tasks that is the database worker; in the coroutine of an

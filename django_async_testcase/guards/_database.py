@@ -28,9 +28,13 @@ class DatabaseGuard:
     would be undone; the signal is left alone by everyone.
     """
 
-    def __init__(self, test: Any, refuse: bool) -> None:
+    def __init__(self, test: Any, refuse: bool, allow_hint: str | None = None) -> None:
         self.test = test
         self.refuse = refuse
+        #: How the message says to allow such access (default: the class attribute).
+        self.allow_hint = allow_hint or (
+            f"set `allow_foreign_thread_db_access = True` on {type(test).__qualname__}"
+        )
         self._threads: Callable[[], tuple[threading.Thread, ...]] = lambda: (
             threading.current_thread(),
         )
@@ -45,6 +49,7 @@ class DatabaseGuard:
         self._previous, _active_database_guard = _active_database_guard, self
 
     def connection_created(self, connection: BaseDatabaseWrapper) -> None:
+        __tracebackhide__ = True  # pytest: the failure points at the code that connected.
         thread = threading.current_thread()
         own = self._threads()
         if thread in own:
@@ -63,8 +68,8 @@ class DatabaseGuard:
             f"outlive the test and could lock the test database. Run database code "
             f"with `await sync_to_async(func)()` (thread_sensitive=True, the default) "
             f"or the async ORM instead of asyncio.to_thread(), "
-            f"sync_to_async(thread_sensitive=False), threads or thread pools; or set "
-            f"`allow_foreign_thread_db_access = True` on {type(self.test).__qualname__}."
+            f"sync_to_async(thread_sensitive=False), threads or thread pools; or "
+            f"{self.allow_hint}."
         )
         exc = ForeignThreadDatabaseAccess(message)
         self.refused.append(exc)
@@ -90,11 +95,16 @@ class DatabaseGuard:
         self.opened.clear()
 
 
+# Modules whose frames run the test itself: unittest's, and the pytest plugin's
+# wrapper of a test function.
+_TEST_RUNNERS = ("unittest.case", "django_async_testcase.pytest_plugin")
+
+
 def _reached_test(exc: BaseException) -> bool:
-    """Whether ``exc`` propagated up to unittest's TestCase.run (or debug)."""
+    """Whether ``exc`` propagated up to the code that runs the test (unittest's or the plugin's)."""
     tb = exc.__traceback__
     while tb is not None:
-        if tb.tb_frame.f_globals.get("__name__") == "unittest.case":
+        if tb.tb_frame.f_globals.get("__name__") in _TEST_RUNNERS:
             return True
         tb = tb.tb_next
     return False

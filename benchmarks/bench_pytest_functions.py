@@ -1,0 +1,173 @@
+#!/usr/bin/env python
+"""How long a function-style pytest test takes: the plugin against sync tests and transaction=True.
+
+    python benchmarks/bench_pytest_functions.py [--n 400] [--rounds 3]
+                                                [--db sqlite] [--db postgresql]
+
+Generates a small Django project in a temporary directory with three files of
+N pytest functions, each creating one row and counting the rows:
+
+- ``sync``: ``@pytest.mark.django_db`` sync functions (the floor);
+- ``plugin``: ``@pytest.mark.django_db`` async functions (pytest-asyncio,
+  strict mode) with django-async-testcase's plugin, rolled back;
+- ``transaction``: ``@pytest.mark.django_db(transaction=True)`` async functions
+  without the plugin: what projects write today to keep async rows from leaking
+  (each test flushes the tables).
+
+Each file runs in its own pytest process, the three taking turns in every
+round. Only the tests are timed: the sum of pytest's set-up, call and
+tear-down durations of every test but the first (whose set-up creates the test
+database). The result is the median over the rounds of that sum / (N - 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITES = ("sync", "plugin", "transaction")
+
+SETTINGS = """\
+import os
+DB = os.environ["BENCH_DB"]
+if DB == "sqlite":
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "bench.sqlite3"}}
+else:
+    DATABASES = {"default": {
+        "ENGINE": "django.db.backends.postgresql", "NAME": "bench", "HOST": "127.0.0.1",
+        "USER": "postgres", "TEST": {"NAME": "test_bench_pytest_" + str(os.getpid())},
+    }}
+INSTALLED_APPS = ["benchapp"]
+SECRET_KEY = "bench"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+"""
+MODELS = """\
+from django.db import models
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=100)
+"""
+TIMER = """\
+import json, os
+
+durations = {}
+
+
+def pytest_runtest_logreport(report):
+    durations.setdefault(report.nodeid, 0.0)
+    durations[report.nodeid] += report.duration
+
+
+def pytest_sessionfinish(session):
+    values = list(durations.values())[1:]
+    with open(os.environ["BENCH_OUT"], "w") as f:
+        json.dump({"tests": len(values), "total": sum(values)}, f)
+"""
+BODIES = {
+    "sync": """\
+@pytest.mark.django_db
+def test_{i}():
+    Item.objects.create(name="x")
+    assert Item.objects.count() == 1
+""",
+    "plugin": """\
+@pytest.mark.asyncio
+@pytest.mark.django_db
+async def test_{i}():
+    await Item.objects.acreate(name="x")
+    assert await Item.objects.acount() == 1
+""",
+    "transaction": """\
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_{i}():
+    await Item.objects.acreate(name="x")
+    assert await Item.objects.acount() == 1
+""",
+}
+
+
+def make_project(root: Path, n: int) -> None:
+    (root / "benchapp" / "migrations").mkdir(parents=True)
+    (root / "benchapp" / "__init__.py").write_text("")
+    (root / "benchapp" / "migrations" / "__init__.py").write_text("")
+    (root / "benchapp" / "models.py").write_text(MODELS)
+    (root / "bench_settings.py").write_text(SETTINGS)
+    (root / "bench_timer.py").write_text(TIMER)
+    (root / "pytest.ini").write_text(
+        "[pytest]\nDJANGO_SETTINGS_MODULE = bench_settings\n"
+        "asyncio_default_fixture_loop_scope = function\n"
+    )
+    for suite, body in BODIES.items():
+        text = "import pytest\nfrom benchapp.models import Item\n\n\n"
+        text += "\n\n".join(body.format(i=i) for i in range(n))
+        (root / f"test_{suite}.py").write_text(text)
+
+
+def run(root: Path, suite: str, db: str) -> float:
+    out = root / f"{suite}.json"
+    plugin = ["-p", "no:django_async_testcase"]
+    if suite == "plugin":
+        plugin = [] if _entry_point() else ["-p", "django_async_testcase.pytest_plugin"]
+    env = {
+        **os.environ,
+        "BENCH_DB": db,
+        "BENCH_OUT": str(out),
+        "PYTHONPATH": os.pathsep.join([str(root), str(ROOT)]),
+    }
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "bench_timer", "-p", "no:cacheprovider"]
+    args += ["-p", "no:randomly", "-p", "no:xdist", "-p", "no:anyio"]
+    args += ["--create-db", "--nomigrations", *plugin]
+    proc = subprocess.run(
+        [*args, f"test_{suite}.py"], cwd=root, env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{suite} on {db} failed:\n{proc.stdout}{proc.stderr}")
+    result = json.loads(out.read_text())
+    return float(result["total"]) / int(result["tests"])
+
+
+def _entry_point() -> bool:
+    import importlib.metadata
+
+    entry_points = importlib.metadata.entry_points(group="pytest11")
+    return any(ep.name == "django_async_testcase" for ep in entry_points)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--db", action="append", choices=("sqlite", "postgresql"))
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
+        root = Path(tmp)
+        make_project(root, options.n)
+        for db in options.db or ["sqlite"]:
+            times: dict[str, list[float]] = {suite: [] for suite in SUITES}
+            for _ in range(options.rounds):
+                for suite in SUITES:
+                    times[suite].append(run(root, suite, db))
+            medians = {suite: statistics.median(values) for suite, values in times.items()}
+            print(f"{db}: {options.n} tests, median of {options.rounds} rounds, per test")
+            for suite in SUITES:
+                ratio = medians[suite] / medians["sync"]
+                print(
+                    f"  {suite:12} {medians[suite] * 1e3:7.2f} ms  ({ratio:.2f} x sync)  "
+                    + " ".join(f"{v * 1e3:.2f}" for v in times[suite])
+                )
+            speedup = medians["transaction"] / medians["plugin"]
+            print(f"  transaction=True / plugin: {speedup:.1f} x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""The pytest plugin, in real pytest sessions over tests/plugin_cases, each with a control run.
+
+Each session runs in a subprocess on the backend DJANGO_ASYNC_TESTCASE_DB
+selects, with its own ini file (no xdist unless the test is about it), its
+own test database names, and a JUnit report read back for the outcomes. The
+control runs the same files with the plugin switched off and shows the leak
+or error the plugin prevents.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+
+from django.test import SimpleTestCase
+
+from tests.settings import BACKEND
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = "tests/plugin_cases"
+PLUGIN_MODULE = "django_async_testcase.pytest_plugin"
+INI = """\
+[pytest]
+DJANGO_SETTINGS_MODULE = tests.settings
+asyncio_default_fixture_loop_scope = function
+"""
+_runs = count()
+
+
+def entry_point_installed() -> bool:
+    return any(
+        ep.name == "django_async_testcase"
+        for ep in importlib.metadata.entry_points(group="pytest11")
+    )
+
+
+@dataclass
+class Session:
+    returncode: int
+    output: str
+    outcomes: dict = field(default_factory=dict)
+    messages: dict = field(default_factory=dict)
+    suffix: str = ""
+
+    def __str__(self) -> str:
+        return f"exit status {self.returncode}\n{self.output}"
+
+
+def run_pytest(*args, plugin=True, runner="asyncio", mode="strict", env=None, timeout=240):
+    """Run pytest over ``args`` in a subprocess; return a Session."""
+    tmp = Path(tempfile.mkdtemp(prefix="dat-plugin-"))
+    suffix = f"plugin{os.getpid()}x{next(_runs)}"
+    try:
+        ini = tmp / "pytest.ini"
+        ini.write_text(INI)
+        junit = tmp / "junit.xml"
+        options = ["-c", str(ini), "--rootdir", str(ROOT), "-p", "no:cacheprovider"]
+        options += ["-p", "no:randomly", "-W", "ignore::pytest.PytestWarning"]
+        if "-n" not in args:
+            options += ["-p", "no:xdist"]
+        if plugin and not entry_point_installed():
+            options += ["-p", PLUGIN_MODULE]
+        if not plugin:
+            options += ["-p", "no:django_async_testcase"]
+        if runner == "asyncio":
+            options += ["-p", "no:anyio", f"--asyncio-mode={mode}"]
+        else:
+            options += ["-p", "no:asyncio"]
+        environ = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+            "PLUGIN_CASE_RUNNER": runner,
+            "DAT_DB_SUFFIX": suffix,
+            **(env or {}),
+        }
+        environ.pop("DJANGO_SETTINGS_MODULE", None)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *options, f"--junitxml={junit}", "-rfE", *args],
+            cwd=ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        session = Session(proc.returncode, proc.stdout + proc.stderr, suffix=suffix)
+        if junit.exists():
+            for case in ET.parse(junit).iter("testcase"):
+                name = case.get("name")
+                outcome, message = "passed", ""
+                for child in case:
+                    if child.tag in ("failure", "error", "skipped"):
+                        kind = {"failure": "failed"}.get(child.tag, child.tag)
+                        if kind == "skipped" and child.get("type") == "pytest.xfail":
+                            kind = "xfail"
+                        # A teardown error comes after the call's outcome.
+                        if outcome == "passed" or kind == "error":
+                            outcome = kind if outcome == "passed" else f"{outcome}+{kind}"
+                        message += (child.get("message") or "") + (child.text or "")
+                session.outcomes[name] = outcome
+                session.messages[name] = message
+        return session
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        drop_test_databases(suffix)
+
+
+def drop_test_databases(suffix):
+    """Drop what a control run could not drop (PostgreSQL: "being accessed by other users")."""
+    names = [f"test_dat_{alias}_{suffix}" for alias in ("default", "other")]
+    if BACKEND == "postgresql":
+        for name in names:
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                 f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                capture_output=True,
+            )  # fmt: skip
+    elif BACKEND == "mysql":
+        for name in names:
+            subprocess.run(
+                ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e",
+                 f"DROP DATABASE IF EXISTS `{name}`"],
+                capture_output=True,
+            )  # fmt: skip
+
+
+def leftover_databases(suffix):
+    if BACKEND != "postgresql":
+        return []
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+         f"SELECT datname FROM pg_database WHERE datname LIKE 'test_dat_%{suffix}'"],
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return out.split()
+
+
+class PluginSessionTestCase(SimpleTestCase):
+    def assertOutcomes(self, session, expected):
+        got = {name: session.outcomes.get(name) for name in expected}
+        self.assertEqual(got, expected, session)
+
+    def assertClean(self, session):
+        """Every test passed and the test databases were dropped."""
+        self.assertEqual(session.returncode, 0, session)
+        self.assertNotIn("being accessed by other users", session.output, session)
+
+
+ROLLBACK_TESTS = [
+    "test_orm_calls",
+    "test_async_fixture",
+    "test_sync_fixtures_are_seen",
+    "test_async_client",
+    "test_gather",
+    "test_aliases",
+    "test_all_databases",
+    "test_transaction_true_flushes",
+    "test_transactional_db",
+    "test_zz_nothing_left",
+]
+
+
+class RollbackTests(PluginSessionTestCase):
+    """Rows of async tests, async and sync fixtures, async_client, gather, aliases roll back."""
+
+    def check(self, **kwargs):
+        session = run_pytest(f"{CASES}/test_rollback.py", **kwargs)
+        self.assertClean(session)
+        self.assertOutcomes(session, dict.fromkeys(ROLLBACK_TESTS, "passed"))
+        self.assertEqual(leftover_databases(session.suffix), [])
+
+    def test_pytest_asyncio_strict(self):
+        self.check(mode="strict")
+
+    def test_pytest_asyncio_auto(self):
+        self.check(mode="auto")
+
+    def test_anyio(self):
+        self.check(runner="anyio")
+
+    def test_control_leaks(self):
+        session = run_pytest(f"{CASES}/test_rollback.py", plugin=False)
+        self.assertNotEqual(session.returncode, 0, session)
+        # The first test's rows are committed: every later rollback test sees them
+        # (PostgreSQL, MariaDB), or SQLite's other connection finds the table locked.
+        self.assertEqual(session.outcomes["test_orm_calls"], "passed", session)
+        self.assertIn(session.outcomes["test_zz_nothing_left"], ("failed", "failed+error"), session)
+        self.assertEqual(session.outcomes["test_sync_fixtures_are_seen"], "failed", session)
+
+
+class XdistTests(PluginSessionTestCase):
+    def test_xdist(self):
+        session = run_pytest(f"{CASES}/test_rollback.py", "-n", "2", "--dist=loadfile")
+        self.assertClean(session)
+        self.assertOutcomes(session, dict.fromkeys(ROLLBACK_TESTS, "passed"))
+
+
+class GuardTests(PluginSessionTestCase):
+    def test_guards(self):
+        session = run_pytest(f"{CASES}/test_guards.py")
+        self.assertOutcomes(
+            session,
+            {
+                "test_foreign_thread": "failed",
+                "test_leftover_task": "failed",
+                "test_leftover_task_allowed": "passed",
+                "test_timeout": "failed",
+                "test_zz_nothing_written": "passed",
+            },
+        )
+        messages = session.messages
+        self.assertIn("ForeignThreadDatabaseAccess", messages["test_foreign_thread"], session)
+        self.assertIn("forgotten-sleeper", messages["test_leftover_task"], session)
+        self.assertIn("LeftoverTasks", messages["test_leftover_task"], session)
+        self.assertIn("timed out after 0.3 s", messages["test_timeout"], session)
+        # The traceback starts at the user's code, not at the plugin's.
+        self.assertNotIn("pytest_plugin.py", messages["test_timeout"], session)
+        self.assertNotIn("being accessed by other users", session.output, session)
+
+    def test_control(self):
+        session = run_pytest(f"{CASES}/test_guards.py", plugin=False)
+        # Nothing notices the forgotten task or the slow test.
+        self.assertEqual(session.outcomes["test_leftover_task"], "passed", session)
+        self.assertEqual(session.outcomes["test_timeout"], "passed", session)
+        # The thread's row was committed, outside the test's transaction.
+        self.assertEqual(session.outcomes["test_foreign_thread"], "passed", session)
+        self.assertEqual(session.outcomes["test_zz_nothing_written"], "failed", session)
+
+
+class QueryFixtureTests(PluginSessionTestCase):
+    TESTS = {
+        "test_num_queries_with": "passed",
+        "test_num_queries_async_with": "passed",
+        "test_max_num_queries": "passed",
+        "test_num_queries_counts": "xfail",
+        "test_on_commit_async_with": "passed",
+        "test_on_commit_with": "passed",
+        "test_sync_unchanged": "passed",
+    }
+
+    def test_fixtures(self):
+        session = run_pytest(f"{CASES}/test_query_fixtures.py", mode="auto")
+        self.assertClean(session)
+        self.assertOutcomes(session, self.TESTS)
+
+    def test_control(self):
+        session = run_pytest(f"{CASES}/test_query_fixtures.py", plugin=False)
+        self.assertIn("SynchronousOnlyOperation", session.messages["test_num_queries_with"])
+        self.assertEqual(session.outcomes["test_on_commit_with"], "failed", session)
+        self.assertEqual(session.outcomes["test_sync_unchanged"], "passed", session)
+
+
+class LoopScopeTests(PluginSessionTestCase):
+    def test_module_loop_scope(self):
+        session = run_pytest(f"{CASES}/test_loop_scopes.py")
+        self.assertClean(session)
+        self.assertOutcomes(
+            session,
+            {"test_first": "passed", "test_second": "passed", "test_zz_nothing_left": "passed"},
+        )
+
+
+class UnchangedTests(PluginSessionTestCase):
+    def test_sync_tests_and_classes(self):
+        on = run_pytest(f"{CASES}/test_sync_only.py", "-p", "no:asyncio", runner="none")
+        off = run_pytest(
+            f"{CASES}/test_sync_only.py", "-p", "no:asyncio", runner="none", plugin=False
+        )
+        self.assertClean(on)
+        self.assertEqual(on.outcomes, off.outcomes, f"{on}\n\n{off}")
+        self.assertEqual(len(on.outcomes), 5, on)
+
+
+FAKE_PYTEST_DJANGO_ASYNCIO = '''\
+"""Stands for pytest-django-asyncio: only its module name matters."""
+'''
+
+
+class ConflictTests(PluginSessionTestCase):
+    def test_pytest_django_asyncio_is_refused(self):
+        fake = Path(tempfile.mkdtemp(prefix="dat-fake-"))
+        try:
+            (fake / "pytest_django_asyncio").mkdir()
+            (fake / "pytest_django_asyncio" / "__init__.py").write_text(FAKE_PYTEST_DJANGO_ASYNCIO)
+            (fake / "pytest_django_asyncio" / "plugin.py").write_text("")
+            env = {"PYTHONPATH": os.pathsep.join([str(ROOT), str(fake)])}
+            session = run_pytest(
+                "-p", "pytest_django_asyncio.plugin", f"{CASES}/test_rollback.py", env=env
+            )
+            self.assertEqual(session.returncode, 4, session)  # pytest's usage error.
+            self.assertIn("Uninstall pytest-django-asyncio", session.output, session)
+            self.assertIn("-p no:django_async_testcase", session.output, session)
+            off = run_pytest(
+                "-p", "pytest_django_asyncio.plugin", f"{CASES}/test_sync_only.py",
+                "-p", "no:asyncio", runner="none", env=env, plugin=False,
+            )  # fmt: skip
+            self.assertEqual(off.returncode, 0, off)
+        finally:
+            shutil.rmtree(fake, ignore_errors=True)
