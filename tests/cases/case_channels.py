@@ -57,6 +57,12 @@ def connection_state():
     }
 
 
+# Channels' communicators time out after 1 s by default. That is not what these
+# tests check, and on a loaded machine the first request of a process (imports,
+# URL resolving, middleware loading) can take longer: give each step 10 s.
+STEP = 10
+
+
 class Channels:
     @classmethod
     def setUpClass(cls):
@@ -87,12 +93,12 @@ class Channels:
 
     async def test_websocket_communicator(self):
         communicator = WebsocketCommunicator(ItemsConsumer.as_asgi(), "/ws/")
-        connected, _ = await communicator.connect()
+        connected, _ = await communicator.connect(timeout=STEP)
         self.assertTrue(connected)
-        first = await communicator.receive_json_from()
+        first = await communicator.receive_json_from(timeout=STEP)
         await communicator.send_json_to({"name": "sent"})
-        second = await communicator.receive_json_from()
-        await communicator.disconnect()
+        second = await communicator.receive_json_from(timeout=STEP)
+        await communicator.disconnect(timeout=STEP)
         log(self, "websocket", first=first["items"], second=second["items"])
         log(self, "test sees", count=await Item.objects.acount())
         await self.check_connection()
@@ -101,8 +107,8 @@ class Channels:
         await Item.objects.acreate(name="test")
         communicator = ApplicationCommunicator(count_app, {"type": "test"})
         await communicator.send_input({"type": "go"})
-        message = await communicator.receive_output()
-        await communicator.wait()
+        message = await communicator.receive_output(timeout=STEP)
+        await communicator.wait(timeout=STEP)
         log(self, "app count", count=message["count"])
         await self.check_connection()
 
@@ -116,13 +122,13 @@ class Channels:
 
     async def test_django_asgi_handler(self):
         communicator = HttpCommunicator(get_asgi_application(), "GET", "/items/")
-        response = await communicator.get_response()
+        response = await communicator.get_response(timeout=STEP)
         # get_response() returns once the body has arrived, while Django's
         # handler is still finishing the request (response.close(), through
         # sync_to_async on the test's thread): wait for it, or the handler's
         # task may still be pending when the test ends, which fails the test
         # (LeftoverTasks), depending on thread timing. See the docs' example.
-        await communicator.wait()
+        await communicator.wait(timeout=STEP)
         log(self, "asgi", status=response["status"], body=response["body"].decode())
         await self.check_connection()
 
