@@ -46,6 +46,10 @@ class DatabaseWorker(Executor):
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._pid = os.getpid()
         self._shared: list[BaseDatabaseWrapper] = []
+        # The connections to install before the next call (set by bind()), and
+        # those installed (read and written on the worker thread only).
+        self._binding: dict[str, BaseDatabaseWrapper] = {}
+        self._installed: dict[str, BaseDatabaseWrapper] | None = None
         # Calls submitted and not yet finished; release() waits for none.
         self._pending = 0
         self._idle = threading.Condition()
@@ -107,7 +111,8 @@ class DatabaseWorker(Executor):
         for connection in shared:
             connection.inc_thread_sharing()
         self._shared = shared
-        self.submit(_install, dict(zip(aliases, shared, strict=True)))
+        # Installed by the worker before the next call it runs (no call of its own).
+        self._binding = dict(zip(aliases, shared, strict=True))
 
     def release(self, grace: float) -> bool:
         """Wait up to ``grace`` s for the calls in flight, then stop sharing the connections.
@@ -144,6 +149,11 @@ class DatabaseWorker(Executor):
             try:
                 if cancelled():
                     continue  # Cancelled before it started, as an executor skips it.
+                binding = self._binding
+                if binding is not self._installed:
+                    for alias, connection in binding.items():
+                        connections[alias] = connection
+                    self._installed = binding
                 try:
                     result = call()
                 except BaseException as exc:
@@ -177,11 +187,6 @@ def _settle(
         future.set_exception(exc)
     else:
         future.set_result(result)
-
-
-def _install(shared: dict[str, BaseDatabaseWrapper]) -> None:
-    for alias, connection in shared.items():
-        connections[alias] = connection
 
 
 _spare: DatabaseWorker | None = None
