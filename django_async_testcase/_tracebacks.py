@@ -193,7 +193,15 @@ class _CleaningResult:
         self._result = result
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_result":  # Not set yet: an unpickled copy being built.
+            raise AttributeError(name)
         return getattr(self._result, name)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any]]:
+        # Python 3.10 pickles a test's _outcome, and with it this result, when
+        # a subtest fails under --parallel; without this, pickle would look for
+        # __getstate__/__setstate__ through __getattr__.
+        return _CleaningResult, (self._result,)
 
     def addError(self, test: Any, err: _ErrInfo) -> None:
         self._result.addError(test, _cleaned(err))

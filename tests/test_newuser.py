@@ -5,6 +5,7 @@ case_timeout_no_parentheses.py, which cannot be imported) under Django's
 runner and under pytest.
 """
 
+import django
 from django.test import SimpleTestCase
 
 from tests.harness import RUNNERS, CaseModuleTests, finish, start_cases
@@ -82,6 +83,10 @@ FAILURES = {
         ["@timeout(0.1) is on SyncTimeoutTests.test_sync, a synchronous test", "async def"],
     ),
 }
+
+if django.VERSION < (5, 0):
+    # Django's ASGIHandler has no tasks of its own before 5.0: skipped there.
+    del FAILURES["DjangoHandlerTaskTests.test_request_task_left"]
 
 PASSES = [
     "NeverAwaitedTests.test_d_awaited_and_closed",
