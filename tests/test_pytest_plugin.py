@@ -49,15 +49,24 @@ class Session:
     outcomes: dict = field(default_factory=dict)
     messages: dict = field(default_factory=dict)
     suffix: str = ""
+    #: Test databases left on the PostgreSQL server when pytest ended.
+    leftover: list = field(default_factory=list)
 
     def __str__(self) -> str:
         return f"exit status {self.returncode}\n{self.output}"
 
 
-def run_pytest(*args, plugin=True, runner="asyncio", mode="strict", env=None, timeout=240):
-    """Run pytest over ``args`` in a subprocess; return a Session."""
+def run_pytest(
+    *args, plugin=True, runner="asyncio", mode="strict", env=None, timeout=240, suffix=None,
+    keep_databases=False,
+):  # fmt: skip
+    """Run pytest over ``args`` in a subprocess; return a Session.
+
+    ``suffix`` names the test databases (a new one per run unless given);
+    ``keep_databases`` leaves them for the next run (``--reuse-db``).
+    """
     tmp = Path(tempfile.mkdtemp(prefix="dat-plugin-"))
-    suffix = f"plugin{os.getpid()}x{next(_runs)}"
+    suffix = suffix or new_suffix()
     try:
         ini = tmp / "pytest.ini"
         ini.write_text(INI)
@@ -93,6 +102,7 @@ def run_pytest(*args, plugin=True, runner="asyncio", mode="strict", env=None, ti
             timeout=timeout,
         )
         session = Session(proc.returncode, proc.stdout + proc.stderr, suffix=suffix)
+        session.leftover = leftover_databases(suffix)
         if junit.exists():
             for case in ET.parse(junit).iter("testcase"):
                 name = case.get("name")
@@ -111,7 +121,12 @@ def run_pytest(*args, plugin=True, runner="asyncio", mode="strict", env=None, ti
         return session
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        drop_test_databases(suffix)
+        if not keep_databases:
+            drop_test_databases(suffix)
+
+
+def new_suffix():
+    return f"plugin{os.getpid()}x{next(_runs)}"
 
 
 def drop_test_databases(suffix):
