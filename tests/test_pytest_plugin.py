@@ -213,7 +213,7 @@ class RollbackTests(PluginSessionTestCase):
         if BACKEND == "postgresql":
             # asgiref's thread keeps its connection to the test database open, so
             # pytest-django cannot drop it (it warns, and the session passes on).
-            self.assertEqual(len(session.leftover), 1, session)
+            self.assertNotEqual(session.leftover, [], session)
 
 
 class XdistTests(PluginSessionTestCase):
