@@ -10,6 +10,7 @@ or error the plugin prevents.
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
+from unittest import skipUnless
 
 from django.test import SimpleTestCase
 
@@ -33,6 +35,7 @@ DJANGO_SETTINGS_MODULE = tests.settings
 asyncio_default_fixture_loop_scope = function
 """
 _runs = count()
+HAS_TRIO = importlib.util.find_spec("trio") is not None
 
 
 def entry_point_installed() -> bool:
@@ -424,12 +427,25 @@ class ErrorTests(PluginSessionTestCase):
     THREAD_MESSAGE = "runs on an event loop in the thread 'loop thread'"
     THREAD_RUNNER = ("-p", "no:asyncio", "-p", "tests.plugin_cases._thread_runner")
 
+    def test_no_asyncio_loop(self):
+        # What a step on trio meets (asyncio has no running loop), without trio.
+        from django_async_testcase._engine import ServedTest
+
+        served = ServedTest()
+        with self.assertRaisesMessage(RuntimeError, self.TRIO_MESSAGE) as caught:
+            served.enter("test")
+        self.assertIn("-p no:django_async_testcase", str(caught.exception))
+        self.assertIn("anyio_backend fixture returning 'asyncio'", str(caught.exception))
+        self.assertTrue(served.close())
+
+    @skipUnless(HAS_TRIO, "trio is not installed (it is not in the test extra)")
     def test_trio(self):
         session = run_pytest(f"{CASES}/test_trio.py", runner="anyio")
         self.assertOutcomes(session, {"test_on_trio": "failed"})
         self.assertIn(self.TRIO_MESSAGE, session.messages["test_on_trio"], session)
         self.assertIn("-p no:django_async_testcase", session.messages["test_on_trio"], session)
 
+    @skipUnless(HAS_TRIO, "trio is not installed (it is not in the test extra)")
     def test_trio_control(self):
         session = run_pytest(f"{CASES}/test_trio.py", runner="anyio", plugin=False)
         # asgiref's own error, which names no fix.

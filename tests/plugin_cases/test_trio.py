@@ -1,7 +1,8 @@
 """anyio's trio backend: an async database test fails with a message naming the fix.
 
-Run with anyio's plugin only. Without django-async-testcase (the control),
-the async ORM fails inside asgiref, which needs an asyncio loop.
+Run with anyio's plugin only, where trio is installed (it is not in the
+test extra). Without django-async-testcase (the control), the async ORM fails
+inside asgiref, which needs an asyncio loop.
 """
 
 import pytest
