@@ -21,8 +21,12 @@ only with pytest-django active, and only on tests that use the database
 - Guards: database access from another thread fails the test (unless it is
   transactional, or marked ``allow_foreign_thread_db_access``); tasks left
   pending by the test fail it by name (``allow_leftover_tasks`` to allow);
-  ``@pytest.mark.async_timeout(seconds)`` or the ``async_timeout`` ini option
-  bound the test's coroutine.
+  coroutines created during the test and never awaited fail it
+  (``allow_never_awaited`` to allow); ``@pytest.mark.async_timeout(seconds)``
+  or the ``async_timeout`` ini option bound the test's coroutine.
+- ``close_old_connections()`` (Django's request signals, Channels'
+  ``database_sync_to_async``) leaves the connections of an async
+  non-transactional test open inside its transaction, as in ``AsyncTestCase``.
 - pytest-django's ``django_assert_num_queries``, ``django_assert_max_num_queries``
   and ``django_capture_on_commit_callbacks`` work in coroutines, with ``with``
   and ``async with``.
@@ -37,6 +41,7 @@ import asyncio
 import functools
 import inspect
 import threading
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +50,7 @@ import pytest
 if TYPE_CHECKING:
     from ._engine import ServedTest
     from .guards._database import DatabaseGuard
+    from .guards._never_awaited import NeverAwaitedCatcher
     from .guards._timeouts import Budget
 
 #: The entry point's name: ``-p no:django_async_testcase`` switches the plugin off.
@@ -53,6 +59,7 @@ TIMEOUT_MARK = "async_timeout"
 TIMEOUT_INI = "async_timeout"
 ALLOW_TASKS_MARK = "allow_leftover_tasks"
 ALLOW_THREADS_MARK = "allow_foreign_thread_db_access"
+ALLOW_NEVER_AWAITED_MARK = "allow_never_awaited"
 
 _TEST_STEP = "test"
 _FIXTURE_STEP = "fixture"
@@ -82,6 +89,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{ALLOW_THREADS_MARK}: let other threads use the database during this async test "
         f"(outside its transaction); django-async-testcase.",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{ALLOW_NEVER_AWAITED_MARK}: let coroutines created during this async database test "
+        f"and never awaited pass silently; django-async-testcase.",
     )
     for plugin in config.pluginmanager.get_plugins():
         if getattr(plugin, "__name__", "").startswith("pytest_django_asyncio"):
@@ -114,9 +126,44 @@ class _DatabaseTest:
         self.allow_tasks = item.get_closest_marker(ALLOW_TASKS_MARK) is not None
         self.guard: DatabaseGuard | None = None
         self.budget: Budget | None = None
+        self.never_awaited: NeverAwaitedCatcher | None = None
+        self._undo_keep_open: Callable[[], None] | None = None
         if self.is_async:
             self.guard = _database_guard(item, transactional, self.served)
             self.budget = _budget(item, function)
+            if not transactional:
+                from django.db import connections
+
+                from . import _django
+
+                self._undo_keep_open = _django.keep_open_in_atomic_blocks(list(connections))
+            if item.get_closest_marker(ALLOW_NEVER_AWAITED_MARK) is None:
+                self.never_awaited = _never_awaited_catcher()
+
+    def enter(self, kind: str) -> Callable[[], None]:
+        """Serve the calling coroutine's step (``ServedTest.enter``); call the result at its end.
+
+        A transactional test whose loop runs on another thread is not served:
+        its database calls commit wherever asgiref runs them, and pytest-django
+        flushes the tables after it, as without the plugin.
+        """
+        if self.transactional and threading.current_thread() is not self.served.thread:
+            return _nothing
+        return self.served.enter(kind)
+
+    def never_awaited_failure(self) -> Exception | None:
+        """The failure for the coroutines never awaited so far (forgotten once reported)."""
+        catcher = self.never_awaited
+        if catcher is None or not catcher.found:
+            return None
+        from .guards import NeverAwaited
+
+        found, catcher.found = catcher.found, []
+        return NeverAwaited(
+            "Coroutines were created during the test and never awaited (add the missing "
+            f"`await`, or mark the test @pytest.mark.{ALLOW_NEVER_AWAITED_MARK}):\n"
+            + "\n".join(found)
+        )
 
     def close(self) -> None:
         """Cancel what the test left, hand the worker back, stop the guard; report."""
@@ -132,6 +179,10 @@ class _DatabaseTest:
             if self.guard is not None:
                 self.guard.stop()
                 refused = self.guard.unreported()
+            if self._undo_keep_open is not None:
+                self._undo_keep_open()
+            if self.never_awaited is not None:
+                self.never_awaited.stop()
         from .guards import ForeignThreadDatabaseAccess, LeftoverTasks
 
         if refused:
@@ -152,6 +203,13 @@ class _DatabaseTest:
                 f"fixture's tear-down, or mark the test @pytest.mark.{ALLOW_TASKS_MARK}:\n"
                 + "\n".join(leftovers)
             )
+        failure = self.never_awaited_failure()
+        if failure is not None:
+            raise failure
+
+
+def _nothing() -> None:
+    pass
 
 
 # The test being served (pytest runs one test at a time per process).
@@ -171,6 +229,18 @@ def _database_guard(item: pytest.Item, transactional: bool, served: ServedTest) 
     )
     guard.start(served.database_threads)
     return guard
+
+
+def _never_awaited_catcher() -> NeverAwaitedCatcher:
+    from .guards import ASYNCIO_DEBUG_DEFAULT
+    from .guards._never_awaited import FAST_ORIGIN_DEPTH, NeverAwaitedCatcher
+
+    # As the classes do: the full origin in asyncio's debug mode, else the test's line.
+    catcher = (
+        NeverAwaitedCatcher() if ASYNCIO_DEBUG_DEFAULT else NeverAwaitedCatcher(FAST_ORIGIN_DEPTH)
+    )
+    catcher.start()
+    return catcher
 
 
 def _budget(item: pytest.Item, function: Any) -> Budget | None:
@@ -275,8 +345,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
         raise
     item.obj = function  # type: ignore[attr-defined]
     leftovers = state.served.finish_tasks((_TEST_STEP,))
+    from ._tracebacks import raise_at_code
+
     if leftovers and not state.allow_tasks:
-        from ._tracebacks import raise_at_code
         from .guards import LeftoverTasks
 
         raise_at_code(
@@ -287,6 +358,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
             ),
             getattr(function, "__code__", None),
         )
+    failure = state.never_awaited_failure()
+    if failure is not None:
+        raise_at_code(failure, getattr(function, "__code__", None))
     return result
 
 
@@ -297,7 +371,7 @@ def _serve_test(func: Callable[..., Awaitable[Any]], state: _DatabaseTest) -> Ca
     @functools.wraps(func)
     async def test_function(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        exit = state.served.enter(_TEST_STEP)
+        exit = state.enter(_TEST_STEP)
         try:
             if state.budget is None:
                 return await func(*args, **kwargs)
@@ -325,6 +399,20 @@ async def _run_with_budget(budget: Budget, coro: Any) -> Any:
 
 
 def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest) -> Callable[..., Any]:
+    """Wrap an async fixture's function so that each of its steps is served.
+
+    A fixture defined as a method of a test class is a method bound to the
+    instance pytest made at collection; pytest-asyncio and anyio bind it to
+    each test's instance in turn. The wrapper stays a method of the same
+    instance, so that they bind it (and the fixture) to the test's instance.
+    """
+    if inspect.ismethod(func):
+        wrapped = _serve_fixture_function(func.__func__, state)
+        return types.MethodType(wrapped, func.__self__)
+    return _serve_fixture_function(func, state)
+
+
+def _serve_fixture_function(func: Callable[..., Any], state: _DatabaseTest) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(func):
 
         @functools.wraps(func)
@@ -332,7 +420,7 @@ def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest) -> Callable[.
             __tracebackhide__ = True
             generator = func(*args, **kwargs)
             while True:
-                exit = state.served.enter(_FIXTURE_STEP)
+                exit = state.enter(_FIXTURE_STEP)
                 try:
                     value = await generator.__anext__()
                 except StopAsyncIteration:
@@ -342,7 +430,7 @@ def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest) -> Callable[.
                 try:
                     yield value
                 except GeneratorExit:
-                    exit = state.served.enter(_FIXTURE_STEP)
+                    exit = state.enter(_FIXTURE_STEP)
                     try:
                         await generator.aclose()
                     finally:
@@ -354,7 +442,7 @@ def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest) -> Callable[.
     @functools.wraps(func)
     async def async_fixture(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        exit = state.served.enter(_FIXTURE_STEP)
+        exit = state.enter(_FIXTURE_STEP)
         try:
             return await func(*args, **kwargs)
         finally:

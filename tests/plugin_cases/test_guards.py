@@ -1,10 +1,11 @@
 """The guards, on function-style async tests. Some tests fail on purpose.
 
-Run with the plugin: test_foreign_thread, test_leftover_task and test_timeout
-fail with the guards' errors, and test_zz_nothing_written passes. Without it
-(the control) the first three pass (or fail for another reason: SQLite's
-"database table is locked"), and on PostgreSQL and MariaDB the thread's row
-is committed, so test_zz_nothing_written fails.
+Run with the plugin: test_foreign_thread, test_leftover_task, test_timeout
+and test_never_awaited fail with the guards' errors, and
+test_zz_nothing_written passes. Without it (the control) the first four pass
+(or fail for another reason: SQLite's "database table is locked"), and on
+PostgreSQL and MariaDB the thread's row is committed, so
+test_zz_nothing_written fails.
 """
 
 import asyncio
@@ -44,3 +45,14 @@ async def test_timeout():
 @pytest.mark.django_db
 async def test_zz_nothing_written():
     assert await Item.objects.acount() == 0
+
+
+@pytest.mark.django_db
+async def test_never_awaited():
+    Item.objects.acreate(name="a forgotten await")
+
+
+@pytest.mark.django_db
+@pytest.mark.allow_never_awaited
+async def test_never_awaited_allowed():
+    Item.objects.acreate(name="a forgotten await, allowed")
