@@ -143,15 +143,16 @@ class CaseRun:
         return [e["event"] for e in self.events if e["test"] == test]
 
     def event_data(self, event: str, of=None) -> list:
-        """The events named ``event``; with ``of`` (a case class or test), only its own."""
+        """The events named ``event``; with ``of`` (a case class or test, or its name),
+        only its own."""
         self._require_records()
         found = [e for e in self.events if e["event"] == event]
         if of is not None:
             name = case_name(of)
-            if isinstance(of, type):
-                found = [e for e in found if e["test"].startswith(name + ".")]
-            else:
+            if "." in name:
                 found = [e for e in found if e["test"] == name]
+            else:  # A class.
+                found = [e for e in found if e["test"].startswith(name + ".")]
         return found
 
 
