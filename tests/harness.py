@@ -319,13 +319,19 @@ def _prefetch() -> None:
     _PREFETCHED = True
     for cls in list(_SELECTED):
         if not getattr(cls, "__unittest_skip__", False):
-            for cases in cls.needed().values():
+            for cases in _flat(cls.needed().values()):
                 submit(cases)
+
+
+def _flat(values) -> list:
+    """The Cases of ``values``, each a Cases or a list of them."""
+    return [c for v in values for c in (v if isinstance(v, list | tuple) else [v])]
 
 
 class CaseRunsTests(SimpleTestCase):
     """Meta-tests of some case runs, declared by ``case_runs`` and run once for
-    the class, in ``setUpClass``: ``self.runs[key]`` is a CaseRun."""
+    the class, in ``setUpClass``: ``self.runs[key]`` is a CaseRun (a list of
+    them where ``case_runs`` gave a list of Cases)."""
 
     runs: dict
 
@@ -335,7 +341,7 @@ class CaseRunsTests(SimpleTestCase):
 
     @classmethod
     def case_runs(cls) -> dict:
-        """{key: Cases} of every run the class's meta-tests may read."""
+        """{key: Cases or list of Cases} of every run the class's meta-tests may read."""
         raise NotImplementedError
 
     @classmethod
@@ -360,7 +366,11 @@ class CaseRunsTests(SimpleTestCase):
         super().setUpClass()
         _prefetch()
         needed = cls.needed()
-        cls.runs = dict(zip(needed, run_all(list(needed.values())), strict=True))
+        done = iter(run_all(_flat(needed.values())))
+        cls.runs = {
+            key: [next(done) for _ in v] if isinstance(v, list | tuple) else next(done)
+            for key, v in needed.items()
+        }
 
 
 class CaseModuleTests(CaseRunsTests):

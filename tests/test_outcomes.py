@@ -4,9 +4,8 @@ Runs the real test classes of tests/cases/case_outcomes.py (and
 case_failfast.py) under Django's runner and under pytest.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import CaseModuleTests, finish, start_cases
+from tests.cases import case_failfast
+from tests.harness import CaseModuleTests, CaseRunsTests, Cases
 
 METHODS = [
     "test_pass",
@@ -158,19 +157,17 @@ class OutcomesTests(CaseModuleTests):
             )
 
 
-class FailfastTests(SimpleTestCase):
+class FailfastTests(CaseRunsTests):
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        module = "tests.cases.case_failfast"
-        started = [
-            start_cases(module, "unittest", "--failfast"),
-            start_cases(module, "pytest", "-x"),
-        ]
-        cls.runs = [finish(s) for s in started]
+    def case_runs(cls):
+        return {
+            "unittest": Cases.of(case_failfast, "unittest", "--failfast"),
+            "pytest": Cases.of(case_failfast, "pytest", "-x"),
+        }
 
     def test_stops_after_first_failing_async_test(self):
-        for run in self.runs:
+        # The order is the runners' (method names sorted): checked exactly.
+        for run in self.runs.values():
             with self.subTest(runner=run.runner):
                 self.assertEqual(run.returncode, 1, run.output)
                 self.assertEqual(
