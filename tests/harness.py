@@ -116,9 +116,13 @@ class CaseRun:
         return found[-1]
 
     def details(self, test) -> str:
+        """The tracebacks (or skip reasons) of ``test``'s records; "" when it passed."""
         self._require_records()
         test = case_name(test)
-        return "\n".join(r["details"] for r in self.records if r["test"] == test)
+        found = [r["details"] for r in self.records if r["test"] == test]
+        if not found:
+            raise AssertionError(f"{test} did not run under {self.runner}.\n{self.output}")
+        return "\n".join(found)
 
     def why(self, test) -> str:
         """A message for a failed assertion on ``test``: the runner and the test's
@@ -184,7 +188,7 @@ class Cases:
         names = tuple(sorted({case_name(c) for c in classes}))
         return cls(module, runner, tuple(args), tuple(sorted((env or {}).items())), names, timeout)
 
-    def command(self) -> list:
+    def command(self, tmp: str | None = None) -> list:
         if self.runner == "unittest":
             labels = [f"{self.module}.{c}" for c in self.classes] or [self.module]
             return [sys.executable, str(ROOT / "tests" / "run_cases.py"), *labels, *self.args]
@@ -192,7 +196,18 @@ class Cases:
             path = str(ROOT / (self.module.replace(".", "/") + ".py"))
             paths = [f"{path}::{c}" for c in self.classes] or [path]
             xdist = () if "-n" in self.args else ("-p", "no:xdist")
-            return [sys.executable, "-m", "pytest", *paths, *PYTEST_ARGS, *xdist, *self.args]
+            # pytest's temporary folders go in the run's own, removed by ``finish``.
+            basetemp = (f"--basetemp={os.path.join(tmp, 'pytest')}",) if tmp else ()
+            return [
+                sys.executable,
+                "-m",
+                "pytest",
+                *paths,
+                *PYTEST_ARGS,
+                *basetemp,
+                *xdist,
+                *self.args,
+            ]
         raise ValueError(self.runner)
 
     def start(self) -> _Started:
@@ -200,7 +215,7 @@ class Cases:
         result_path, log_path = os.path.join(tmp, "result.json"), os.path.join(tmp, "events.jsonl")
         env = case_env(CASES_RESULT=result_path, CASES_LOG=log_path, **dict(self.env))
         proc = subprocess.Popen(
-            self.command(),
+            self.command(tmp),
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
