@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -90,13 +91,15 @@ class CaseRun:
     events: list = field(default_factory=list)
     #: Whether the run wrote its records (it ran to its end).
     finished: bool = True
+    #: The command line, to rerun it by hand (without $CASES_RESULT and $CASES_LOG).
+    command: str = ""
 
     def _require_records(self) -> None:
         """A run that wrote no records and logged nothing broke: show its output."""
         if not self.finished and not self.events:
             raise AssertionError(
                 f"The {self.runner} run of {self.module} wrote no records "
-                f"(exit code {self.returncode}). Its output:\n{self.output}"
+                f"(exit code {self.returncode}).\n$ {self.command}\n{self.output}"
             )
 
     def outcome(self, test) -> str:
@@ -214,15 +217,18 @@ class Cases:
         tmp = tempfile.mkdtemp(prefix="dat-cases-")
         result_path, log_path = os.path.join(tmp, "result.json"), os.path.join(tmp, "events.jsonl")
         env = case_env(CASES_RESULT=result_path, CASES_LOG=log_path, **dict(self.env))
+        command = self.command(tmp)
         proc = subprocess.Popen(
-            self.command(tmp),
+            command,
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        return _Started(proc, self.module, self.runner, result_path, log_path, tmp)
+        started = _Started(proc, self.module, self.runner, result_path, log_path, tmp)
+        started.command = shlex.join(command)
+        return started
 
     def run(self) -> CaseRun:
         return finish(self.start(), timeout=self.timeout)
@@ -259,7 +265,8 @@ def finish(started, timeout: float = 300) -> CaseRun:
             events = [json.loads(line) for line in Path(log_path).read_text().splitlines()]
     finally:
         shutil.rmtree(getattr(started, "tmp", os.path.dirname(result_path)), ignore_errors=True)
-    return CaseRun(module, runner, proc.returncode, output, records, events, finished)
+    command = getattr(started, "command", "")
+    return CaseRun(module, runner, proc.returncode, output, records, events, finished, command)
 
 
 # The pool, and the runs it has done or queued (each Cases runs once per process).
@@ -456,3 +463,42 @@ class CaseModuleTests(CaseRunsTests):
         if count is not None:
             self.assertEqual(len(run.records), count, run.output)
         self.assertEqual(run.returncode, 0, run.output)
+
+
+def main(argv: list) -> int:
+    """Run a case module (or some of its classes) as a meta-test would, and show
+    everything: the command, the raw output, the records and the events.
+
+        python tests/harness.py tests.cases.case_guards [TimeoutTests ...]
+            [--runner unittest|pytest] [-- extra runner arguments]
+    """
+    import argparse
+
+    if "--" in argv:
+        argv, extra = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    else:
+        extra = []
+    parser = argparse.ArgumentParser(prog="python tests/harness.py", description=main.__doc__)
+    parser.add_argument("module")
+    parser.add_argument("classes", nargs="*")
+    parser.add_argument("--runner", choices=RUNNERS, action="append")
+    options = parser.parse_args(argv)
+    failed = 0
+    for runner in options.runner or RUNNERS:
+        cases = Cases.of(options.module, runner, *extra, classes=options.classes)
+        run = cases.run()
+        print(f"=== {runner}: $ {run.command}\n{run.output}")
+        print(f"=== {runner}: exit code {run.returncode}, {len(run.records)} records")
+        for record in run.records:
+            print(f"  {record['outcome']:8} {record['test']}" + (" (subtest)" * record["subtest"]))
+        print(f"=== {runner}: {len(run.events)} events")
+        for event in run.events:
+            print(f"  {json.dumps(event, default=str)}")
+        failed |= run.returncode != 0
+    return failed
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    sys.exit(main(sys.argv[1:]))
