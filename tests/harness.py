@@ -19,9 +19,10 @@ Two ways to write a meta-test class (see CONTRIBUTING.rst):
   ``@uses(key, ...)`` and finds them in ``self.runs[key]``.
 
 Runs go through one pool of DAT_CASE_JOBS subprocesses at a time (default:
-the number of CPUs). When the whole suite runs serially, the first meta-test
-class to set up queues the runs of every selected class, in run order, so that
-later classes' runs proceed while earlier ones are checked.
+one more than the number of CPUs: some case runs mostly wait). When the whole
+suite runs serially, the first meta-test class to set up queues the runs of
+every selected class, in run order, so that later classes' runs proceed while
+earlier ones are checked.
 
 The old functions (``run_cases``, ``run_both``, ``start_cases``/``finish``)
 still work for meta-tests that drive subprocesses themselves.
@@ -39,7 +40,7 @@ import tempfile
 import threading
 import types
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.test import SimpleTestCase
@@ -47,7 +48,7 @@ from django.test import SimpleTestCase
 ROOT = Path(__file__).resolve().parent.parent
 RUNNERS = ("unittest", "pytest")
 #: How many case subprocesses run at once (per process of the outer suite).
-JOBS = int(os.environ.get("DAT_CASE_JOBS") or max(2, os.cpu_count() or 1))
+JOBS = int(os.environ.get("DAT_CASE_JOBS") or (os.cpu_count() or 1) + 1)
 #: Arguments given to every pytest run of a case module. ``-o addopts=`` drops
 #: the project's own addopts: a case run must not depend on pytest-xdist, which
 #: is also turned off unless the run asks for it (``-n``).
@@ -276,8 +277,13 @@ _LOCK = threading.Lock()
 
 
 def submit(cases: Cases) -> Future:
-    """Queue ``cases`` (once: a second call gets the same run)."""
+    """Queue ``cases`` (once: a second call gets the same run). Some classes of a
+    module get the run of the whole module if it is queued: a check that holds
+    on the union of the classes its class's selected tests use holds there too."""
     with _LOCK:
+        whole = replace(cases, classes=())
+        if cases.classes and whole in _RUNS:
+            return _RUNS[whole]
         if cases not in _RUNS:
             _RUNS[cases] = _POOL.submit(cases.run)
         return _RUNS[cases]
@@ -339,10 +345,16 @@ def _prefetch() -> None:
     if _PREFETCHED or _in_worker():
         return
     _PREFETCHED = True
-    for cls in list(_SELECTED):
-        if not getattr(cls, "__unittest_skip__", False):
-            for cases in _flat(cls.needed().values()):
-                submit(cases)
+    queued = [
+        cases
+        for cls in list(_SELECTED)
+        if not getattr(cls, "__unittest_skip__", False)
+        for cases in _flat(cls.needed().values())
+    ]
+    wholes = {cases for cases in queued if not cases.classes}
+    for cases in queued:
+        whole = replace(cases, classes=())
+        submit(whole if whole in wholes else cases)
 
 
 def _flat(values) -> list:
