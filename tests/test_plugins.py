@@ -9,6 +9,7 @@ with ``async def`` tests, shows what anyio does otherwise.
 """
 
 import json
+from importlib.util import find_spec
 
 from tests.harness import CaseRunsTests, Cases, run_all, uses
 from tests.test_lifecycle import HAS_UVLOOP
@@ -21,7 +22,9 @@ PYTEST_ASYNCIO = {
 }
 # Django's own TestCase with async def tests (in case_outcomes): not ours.
 CONTROL = "DjangoExpectedFailures."
-ANYIO_FUNCTION = "tests/cases/case_anyio.py.test_anyio_runs_marked_coroutine_functions[asyncio]"
+ANYIO_FUNCTION = "tests/cases/case_anyio.py.test_anyio_runs_marked_coroutine_functions"
+# anyio's plugin runs each item on every installed backend: trio too, if installed.
+ANYIO_BACKENDS = ["asyncio", *(["trio"] if find_spec("trio") else [])]
 
 
 def pytest_runs(*args, modules=MODULES):
@@ -40,7 +43,7 @@ def outcomes(runs):
         (r["test"], r["outcome"], r["subtest"])
         for run in runs
         for r in run.records
-        if not r["test"].startswith(CONTROL) and r["test"] != ANYIO_FUNCTION
+        if not r["test"].startswith((CONTROL, ANYIO_FUNCTION + "["))
     )
 
 
@@ -104,18 +107,25 @@ class PluginTests(CaseRunsTests):
     def test_anyio_plugin_with_module_mark(self):
         [run] = self.runs["anyio"]
         # The plugin is active: it ran the marked coroutine function...
-        self.assertIn((ANYIO_FUNCTION, "passed", False), outcomes_with_all(run), run.output)
+        for backend in ANYIO_BACKENDS:
+            self.assertIn(
+                (f"{ANYIO_FUNCTION}[{backend}]", "passed", False),
+                outcomes_with_all(run),
+                run.output,
+            )
         self.assertEqual(
-            [e["event"] for e in run.events if not e["test"]], ["anyio ran a coroutine function"]
+            [e["event"] for e in run.events if not e["test"]],
+            ["anyio ran a coroutine function"] * len(ANYIO_BACKENDS),
         )
         # ...and took over Django's own async test methods (new item names).
         control = sorted(r["test"] for r in run.records if r["test"].startswith(CONTROL))
         self.assertEqual(
             control,
-            [
-                f"{CONTROL}test_expected_failure[asyncio]",
-                f"{CONTROL}test_unexpected_success[asyncio]",
-            ],
+            sorted(
+                f"{CONTROL}{method}[{backend}]"
+                for method in ("test_expected_failure", "test_unexpected_success")
+                for backend in ANYIO_BACKENDS
+            ),
         )
         # Ours were left to Django and unittest.
         self.assert_same_as_plain([run])
