@@ -331,6 +331,15 @@ def select(cls: type, name: str) -> None:
         _SELECTED.setdefault(cls, set()).add(name)
 
 
+def select_only(tests) -> None:
+    """Note that exactly ``tests`` (pairs of class, name) will run, whatever
+    instances were made (pytest makes one for every collected test, selected
+    or not)."""
+    _SELECTED.clear()
+    for cls, name in tests:
+        select(cls, name)
+
+
 def _in_worker() -> bool:
     """Whether this is one of several worker processes (each runs some classes only)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
