@@ -14,6 +14,9 @@ the database driver, then runs ``python runtests.py`` (Django's runner) and
 (see tests/settings.py). Interpreters are looked up on PATH; pyenv's installed
 versions are added to it, so ``pyenv install 3.10 3.11 3.12 3.13`` is enough.
 Sessions use uv to make their virtualenvs when it is installed, else venv.
+Each meta-test runs case modules in subprocesses, DAT_CASE_JOBS at a time (see
+tests/harness.py and CONTRIBUTING.rst); none of them needs pytest-xdist except
+the parallel session's.
 """
 
 from __future__ import annotations

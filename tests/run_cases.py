@@ -1,6 +1,6 @@
 """Run test modules with Django's test runner, as ``manage.py test`` does, recording outcomes.
 
-Usage: python tests/run_cases.py <dotted module> [DiscoverRunner options]
+Usage: python tests/run_cases.py <dotted module or module.Class>... [DiscoverRunner options]
 Writes one record per test (and per failing subtest) to $CASES_RESULT as JSON.
 """
 
@@ -73,13 +73,15 @@ def main(argv):
     django.setup()
     from django.core.management import execute_from_command_line  # noqa: F401
 
-    module, options = argv[0], argv[1:]
+    # The labels come first, then the options.
+    first_option = next((i for i, arg in enumerate(argv) if arg.startswith("-")), len(argv))
+    labels, options = argv[:first_option], argv[first_option:]
     parallel = 0
     failfast = "--failfast" in options
     if "--parallel" in options:
         parallel = int(options[options.index("--parallel") + 1])
     runner = RecordingRunner(verbosity=2, failfast=failfast, parallel=parallel, interactive=False)
-    failures = runner.run_tests([module])
+    failures = runner.run_tests(labels)
     path = os.environ.get("CASES_RESULT")
     if path:
         Path(path).write_text(json.dumps(RECORDS))

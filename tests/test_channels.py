@@ -4,12 +4,10 @@ Runs tests/cases/case_channels.py under Django's runner and pytest. Skipped
 when Channels is not installed (it is an optional dependency).
 """
 
-import functools
 import unittest
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, run_both
+from tests.cases import case_channels as cases
+from tests.harness import CaseModuleTests, uses
 
 try:
     import channels
@@ -25,28 +23,15 @@ TESTS = [
 ]
 
 
-@functools.cache
-def case_runs():
-    """One run of the case module per runner, shared by the classes below."""
-    return run_both("tests.cases.case_channels")
-
-
-class Runs(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = case_runs()
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
-
-
-class EmptyContextTaskTests(Runs):
+class EmptyContextTaskTests(CaseModuleTests):
     """Without Channels: a task created in an empty context still uses the test's connection."""
 
+    module = cases
+
+    @uses(cases.EmptyContextTaskTests)
     def test_task_in_empty_context_uses_test_connection(self):
         for run in self.each_run():
-            test = "EmptyContextTaskTests.test_task_in_empty_context"
+            test = cases.EmptyContextTaskTests.test_task_in_empty_context
             self.assertEqual(run.outcome(test), "passed", run.why(test))
             [event] = run.event_data("empty context")
             self.assertEqual(event["count"], 1, event)
@@ -56,7 +41,10 @@ class EmptyContextTaskTests(Runs):
 
 
 @unittest.skipIf(channels is None, "Channels is not installed")
-class ChannelsTests(Runs):
+class ChannelsTests(CaseModuleTests):
+    module = cases
+
+    # The whole module.
     def test_all_pass(self):
         for run in self.each_run():
             for cls in ("ChannelsTests", "TransactionChannelsTests"):
@@ -66,6 +54,7 @@ class ChannelsTests(Runs):
             self.assertEqual(run.returncode, 0, run.output)
             self.assertNotIn("being accessed by other users", run.output)
 
+    @uses(cases.ChannelsTests, cases.TransactionChannelsTests)
     def test_consumer_and_application_see_the_test_rows(self):
         for run in self.each_run():
             websocket = {e["test"]: e for e in run.event_data("websocket")}
@@ -82,6 +71,7 @@ class ChannelsTests(Runs):
             asgi = {e["test"].split(".")[0]: e for e in run.event_data("asgi")}
             self.assertEqual(asgi["ChannelsTests"]["body"], '{"items": ["class", "setUp"]}')
 
+    @uses(cases.ChannelsTests, cases.TransactionChannelsTests)
     def test_close_old_connections_keeps_the_test_connection(self):
         for run in self.each_run():
             states = [e for e in run.event_data("connection")]
@@ -90,6 +80,7 @@ class ChannelsTests(Runs):
                 self.assertTrue(event["same"], event)
                 self.assertEqual(event["state"]["closed_in_transaction"], False, event)
 
+    @uses(cases.ChannelsTests, cases.TransactionChannelsTests)
     def test_no_rows_or_connections_left(self):
         for run in self.each_run():
             ends = {e["cls"]: e for e in run.event_data("class end")}

@@ -5,7 +5,8 @@ Runs tests/cases/case_clients.py under Django's runner and pytest.
 
 import django
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_clients as cases
+from tests.harness import CaseModuleTests, uses
 
 HAS_ASYNC_LOGIN = django.VERSION >= (5, 0)
 ASYNC_LOGIN_TESTS = [
@@ -16,7 +17,7 @@ ASYNC_LOGIN_TESTS = [
 
 
 class ClientsTests(CaseModuleTests):
-    module = "tests.cases.case_clients"
+    module = cases
 
     def logged(self, run, test, event):
         found = [e for e in run.events if e["test"] == test and e["event"] == event]
@@ -33,6 +34,7 @@ class ClientsTests(CaseModuleTests):
                     expected = "skipped"
                 self.assertEqual(record["outcome"], expected, record)
 
+    @uses(cases.LoginTests, cases.LoginInAsyncSetUpTests)
     def test_async_skip_reason_on_django_4_2(self):
         if HAS_ASYNC_LOGIN:
             self.skipTest("Django >= 5.0 has the async login methods")
@@ -40,6 +42,7 @@ class ClientsTests(CaseModuleTests):
             for test in ASYNC_LOGIN_TESTS:
                 self.assertIn("need Django 5.0 or later", run.details(test))
 
+    @uses(cases.LoginTests, cases.LoginInAsyncSetUpTests)
     def test_async_client_logins(self):
         for run in self.each_run():
             event = self.logged(run, "LoginTests.test_anonymous", "whoami")
@@ -58,6 +61,7 @@ class ClientsTests(CaseModuleTests):
             self.assertEqual(self.logged(run, test, "whoami")["username"], "bob")
             self.assertIsNone(self.logged(run, test, "after alogout")["username"])
 
+    @uses(cases.SettingsTests, cases.OutsideTests)
     def test_settings_seen_by_test_database_thread_and_views(self):
         expected = {
             "test_class_override": ["class"] * 3,
@@ -79,6 +83,7 @@ class ClientsTests(CaseModuleTests):
             event = self.logged(run, "OutsideTests.test_class_settings_are_gone", "outside")
             self.assertEqual((event["cls"], event["host"]), (None, False))
 
+    @uses(cases.PatchTests, cases.ClassPatchTests)
     def test_mock_patch_decorators(self):
         for run in self.each_run():
             event = self.logged(run, "PatchTests.test_method_patch", "patched")

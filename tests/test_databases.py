@@ -3,14 +3,15 @@
 Runs tests/cases/case_databases.py under Django's runner and under pytest.
 """
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_databases as cases
+from tests.harness import CaseModuleTests, uses
 
 NONE = {"default": 0, "other": 0}
 FIXTURE_NAMES = ["fixture one", "fixture two"]
 
 
 class DatabasesTests(CaseModuleTests):
-    module = "tests.cases.case_databases"
+    module = cases
 
     def test_all_pass(self):
         for run in self.each_run():
@@ -19,6 +20,12 @@ class DatabasesTests(CaseModuleTests):
     def by_test(self, run, event):
         return {e["test"]: e for e in run.event_data(event)}
 
+    @uses(
+        cases.AllDatabasesTests,
+        cases.AllDatabasesTransactionTests,
+        cases.FixturesTests,
+        cases.TransactionFixturesTests,
+    )
     def test_writes_on_every_alias_are_visible_then_rolled_back_or_flushed(self):
         for run in self.each_run():
             seen = self.by_test(run, "seen in test")
@@ -48,6 +55,7 @@ class DatabasesTests(CaseModuleTests):
                 },
             )
 
+    @uses(cases.FixturesTests, cases.TransactionFixturesTests)
     def test_fixtures_are_loaded_on_every_alias_for_each_test(self):
         for run in self.each_run():
             [event] = run.event_data("fixture rows in asyncSetUpTestData")
@@ -60,11 +68,13 @@ class DatabasesTests(CaseModuleTests):
             self.assertEqual(after["FixturesTests.test_a"]["counts"], {"default": 2, "other": 2})
             self.assertEqual(after["TransactionFixturesTests.test_a"]["counts"], NONE)
 
+    @uses(cases.ResetSequencesTests)
     def test_reset_sequences(self):
         for run in self.each_run():
             pks = [e["pks"] for e in run.event_data("pks")]
             self.assertEqual(pks, [[1, 2], [1, 2]])
 
+    @uses(cases.SerializedRollbackTests)
     def test_serialized_rollback_restores_the_same_rows(self):
         for run in self.each_run():
             events = run.event_data("item content type")
@@ -72,6 +82,7 @@ class DatabasesTests(CaseModuleTests):
             self.assertEqual(events[0]["pk"], events[1]["pk"])
             self.assertEqual([e["items"] for e in events], [0, 0])
 
+    @uses(cases.AvailableAppsTests)
     def test_available_apps_apply_to_async_hooks_and_tests_only(self):
         for run in self.each_run():
             during = run.event_data("apps in asyncSetUp") + run.event_data("apps in test")

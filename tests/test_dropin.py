@@ -3,21 +3,14 @@
 Runs tests/cases/case_dropin.py under Django's runner and pytest.
 """
 
-from django.test import SimpleTestCase
+from tests.cases import case_dropin as cases
+from tests.harness import CaseModuleTests, uses
 
-from tests.harness import RUNNERS, finish, start_cases
 
-
-class DropInTests(SimpleTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        # A deadlock would hang the run: give up well before the default timeout.
-        started = [start_cases("tests.cases.case_dropin", runner) for runner in RUNNERS]
-        cls.runs = {s[2]: finish(s, timeout=90) for s in started}
-
-    def each_run(self):
-        return [self.runs[runner] for runner in RUNNERS]
+class DropInTests(CaseModuleTests):
+    module = cases
+    # A deadlock would hang the run: give up well before the default timeout.
+    timeout = 90
 
     def test_all_pass(self):
         for run in self.each_run():
@@ -26,11 +19,14 @@ class DropInTests(SimpleTestCase):
             for record in run.records:
                 self.assertEqual(record["outcome"], "passed", record)
 
+    @uses(cases.AwaitOtherTestMethodTests, cases.AwaitOtherSimpleTests)
     def test_async_test_awaits_another_async_test_method(self):
         for run in self.each_run():
-            awaited = {e["test"]: e for e in run.event_data("awaited")}
-            event = awaited["AwaitOtherTestMethodTests.test_create_named"]
+            [event] = run.event_data(
+                "awaited", of=cases.AwaitOtherTestMethodTests.test_create_named
+            )
             self.assertEqual(event["names"], ["named"])
-            self.assertEqual(awaited["AwaitOtherSimpleTests.test_calls_base"]["value"], 2)
+            [event] = run.event_data("awaited", of=cases.AwaitOtherSimpleTests.test_calls_base)
+            self.assertEqual(event["value"], 2)
             [event] = run.event_data("sync called")
             self.assertEqual(event["names"], [])

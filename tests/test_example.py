@@ -8,6 +8,7 @@ import ast
 import os
 import subprocess
 import sys
+import tempfile
 
 from django.test import SimpleTestCase
 
@@ -29,6 +30,8 @@ def example_tests() -> int:
 
 def run(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    # This checkout's package, whichever copy the virtualenv has installed.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
@@ -47,7 +50,16 @@ class ExampleProjectTests(SimpleTestCase):
         self.assertIn(f"Ran {example_tests()} tests", output)
 
     def test_pytest(self):
-        result = run("-m", "pytest", "example", "-q", "-p", "no:randomly")
+        with tempfile.TemporaryDirectory(prefix="dat-example-") as tmp:
+            result = run(
+                "-m",
+                "pytest",
+                "example",
+                "-q",
+                "-p",
+                "no:randomly",
+                f"--basetemp={tmp}/pytest",
+            )
         output = result.stdout + result.stderr
         self.assertEqual(result.returncode, 0, output)
         self.assertRegex(output, rf"\b{example_tests()} passed\b")

@@ -6,7 +6,8 @@ Django's runner and under pytest, on the backend this run uses.
 
 import importlib.util
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_lifecycle as cases
+from tests.harness import CaseModuleTests, uses
 
 # Skipped where uvloop is not installed (not on Windows, nor some Pythons).
 HAS_UVLOOP = importlib.util.find_spec("uvloop") is not None
@@ -25,17 +26,18 @@ EXPECTED_ORDER = [
 
 
 class LifecycleTests(CaseModuleTests):
-    module = "tests.cases.case_lifecycle"
+    module = cases
 
     def test_all_pass(self):
         for run in self.each_run():
             self.assert_all_passed(run, skipped=() if HAS_UVLOOP else {UVLOOP_TEST})
 
+    @uses(cases.SimpleOrderTests, cases.OrderTests, cases.TransactionOrderTests)
     def test_order_and_shared_context(self):
         for run in self.each_run():
-            for cls in ("SimpleOrderTests", "OrderTests", "TransactionOrderTests"):
+            for cls in (cases.SimpleOrderTests, cases.OrderTests, cases.TransactionOrderTests):
                 for method in ("test_async", "test_sync"):
-                    test = f"{cls}.{method}"
+                    test = f"{cls.__name__}.{method}"
                     events = [
                         e
                         for e in run.events
@@ -49,6 +51,7 @@ class LifecycleTests(CaseModuleTests):
                     self.assertTrue(same and all(same), (test, events))
                     self.assertEqual(events[0]["thread"], "MainThread")
 
+    @uses(cases.SimpleOrderTests, cases.OrderTests, cases.TransactionOrderTests)
     def test_fresh_loop_per_test(self):
         for run in self.each_run():
             previous = run.event_data("previous_loop")
@@ -56,6 +59,7 @@ class LifecycleTests(CaseModuleTests):
             for event in previous:
                 self.assertEqual((event["closed"], event["different"]), (True, True), event)
 
+    @uses(cases.WritesTests, cases.TransactionWritesTests)
     def test_database_calls_run_on_the_test_thread_in_its_transaction(self):
         for run in self.each_run():
             for event in ("asyncSetUp db", "test db", "cleanup db"):
@@ -66,6 +70,14 @@ class LifecycleTests(CaseModuleTests):
                     self.assertEqual(thread, "MainThread")
                     self.assertEqual(in_atomic, item["test"].startswith("WritesTests"), item)
 
+    @uses(
+        cases.WritesTests,
+        cases.TransactionWritesTests,
+        cases.OrderTests,
+        cases.TransactionOrderTests,
+        cases.UvloopTests,
+        cases.MixinTests,
+    )
     def test_writes_in_every_step_are_visible_then_gone(self):
         for run in self.each_run():
             names = run.event_data("test db")
@@ -76,13 +88,15 @@ class LifecycleTests(CaseModuleTests):
             for event in rows_after:
                 self.assertEqual(set(event["counts"].values()) - {0}, set(), event)
 
+    @uses(cases.LoopSettingsTests, cases.DebugOffTests)
     def test_loop_factory_and_debug_attributes(self):
         for run in self.each_run():
-            [made] = [e for e in run.event_data("loop") if e["test"].startswith("LoopSettings")]
+            [made] = run.event_data("loop", of=cases.LoopSettingsTests)
             self.assertEqual((made["from_factory"], made["debug"]), (True, True))
-            [off] = [e for e in run.event_data("loop") if e["test"].startswith("DebugOff")]
+            [off] = run.event_data("loop", of=cases.DebugOffTests)
             self.assertIs(off["debug"], False)
 
+    @uses(cases.UvloopTests)
     def test_uvloop_as_loop_factory(self):
         for run in self.each_run():
             if not HAS_UVLOOP:
@@ -95,8 +109,10 @@ class LifecycleTests(CaseModuleTests):
             self.assertIs(event["yielded"], True)
             self.assertEqual(event["counts"], [1, 1])
 
+    @uses(cases.MixinTests)
     def test_async_test_from_a_plain_mixin(self):
         for run in self.each_run():
+            # Inherited from a mixin: named by the class that runs it.
             self.assertEqual(run.outcome("MixinTests.test_from_mixin"), "passed")
             [event] = run.event_data("mixin test")
             self.assertEqual(event["state"], ["MainThread", True])

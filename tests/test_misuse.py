@@ -5,9 +5,10 @@ runner and under pytest. The bodies of misused hooks log an event if they
 ever run; none may.
 """
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_misuse as cases
+from tests.harness import CaseModuleTests, uses
 
-MODULE = "tests.cases.case_misuse"
+MODULE = cases.__name__
 
 # class: words the error must contain (the hook and the fix).
 CLASS_ERRORS = {
@@ -71,12 +72,18 @@ def class_error(run, cls):
 
 
 class MisuseTests(CaseModuleTests):
-    module = MODULE
+    module = cases
 
     def test_run_fails(self):
         for run in self.each_run():
             self.assertEqual(run.returncode, 1, run.output)
 
+    @uses(
+        cases.AsyncSetUpClassDefined,
+        cases.AsyncSetUpClassInherited,
+        cases.AsyncTearDownClassDefined,
+        cases.AsyncSetUpTestDataDefined,
+    )
     def test_async_class_hooks_are_class_errors_naming_the_fix(self):
         for run in self.each_run():
             for cls, words in CLASS_ERRORS.items():
@@ -90,6 +97,12 @@ class MisuseTests(CaseModuleTests):
                         "passed", [r["outcome"] for r in run.records if r["test"].startswith(cls)]
                     )
 
+    @uses(
+        cases.AsyncSetUpDefined,
+        cases.AsyncTearDownDefined,
+        cases.SyncAsyncSetUp,
+        cases.ReturnsValue,
+    )
     def test_async_test_hooks_are_test_errors_naming_the_fix(self):
         for run in self.each_run():
             for test, words in TEST_ERRORS.items():

@@ -12,10 +12,9 @@ import json
 import unittest
 from importlib.util import find_spec
 
-from django.test import SimpleTestCase
-
-from tests.harness import CaseModuleTests, finish, start_cases
-from tests.test_plugins import MODULES, PLAIN, events, outcomes
+from tests.cases import case_timeout
+from tests.harness import CaseModuleTests, CaseRunsTests, uses
+from tests.test_plugins import PLAIN, events, outcomes, pytest_runs
 
 NEEDED = ("pytest_randomly", "pytest_timeout", "factory", "model_bakery")
 MISSING = [name for name in NEEDED if find_spec(name) is None]
@@ -30,10 +29,9 @@ TIMEOUT_METHODS = ("signal", "thread")
 SUBTESTS = "AsyncOutcomes.test_subtests"
 
 
-def run_modules(*args, modules=MODULES):
-    """Run each module under pytest with the plain plugins and ``args``; the runs."""
-    started = [start_cases(module, "pytest", *PLAIN, *args) for module in modules]
-    return [finish(s) for s in started]
+def neighbour_runs(*args, **kwargs):
+    """A run of each module under pytest with the plain plugins and ``args``."""
+    return pytest_runs(*PLAIN, *args, **kwargs)
 
 
 def order(runs):
@@ -62,11 +60,26 @@ def rows_after(runs):
 
 
 @needs_neighbours
-class OrderAndTimeoutPluginTests(SimpleTestCase):
+class OrderAndTimeoutPluginTests(CaseRunsTests):
+    @classmethod
+    def case_runs(cls):
+        runs = {
+            "plain": neighbour_runs(),
+            "timeout thread": neighbour_runs(
+                "-p", "timeout", "--timeout=60", "--timeout-method=thread"
+            ),
+            "timeout signal": neighbour_runs(
+                "-p", "timeout", "--timeout=60", "--timeout-method=signal"
+            ),
+        }
+        for seed in RANDOMLY_SEEDS:
+            runs["randomly", seed] = neighbour_runs("-p", "randomly", f"--randomly-seed={seed}")
+        return runs
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.plain = run_modules()
+        cls.plain = cls.runs["plain"]
 
     def assert_same_as_plain(self, runs, but=()):
         """Same outcomes (but for the tests in ``but``) and events as the plain run."""
@@ -82,47 +95,49 @@ class OrderAndTimeoutPluginTests(SimpleTestCase):
         self.assertTrue(counts)
         self.assertEqual(set(counts), {0})
 
+    @uses("plain")
     def test_plain_run(self):
         self.assertIn("OrderTests.test_async", order(self.plain))
         self.assertIn(("AsyncOutcomes.test_subtests", "failed", True), outcomes(self.plain))
         self.assertEqual(set(rows_after(self.plain)), {0})
 
+    @uses("plain", *[("randomly", seed) for seed in RANDOMLY_SEEDS])
     def test_pytest_randomly(self):
         orders = set()
         for seed in RANDOMLY_SEEDS:
             with self.subTest(seed=seed):
-                runs = run_modules("-p", "randomly", f"--randomly-seed={seed}")
+                runs = self.runs["randomly", seed]
                 self.assert_same_as_plain(runs)
                 self.assertNotEqual(order(runs), order(self.plain))
                 orders.add(tuple(order(runs)))
         self.assertEqual(len(orders), len(RANDOMLY_SEEDS))
 
+    @uses("plain", "timeout thread")
     def test_pytest_timeout_above_every_test(self):
-        runs = run_modules("-p", "timeout", "--timeout=60", "--timeout-method=thread")
-        self.assert_same_as_plain(runs)
+        self.assert_same_as_plain(self.runs["timeout thread"])
 
+    @uses("plain", "timeout signal")
     def test_pytest_timeout_signal_method_and_failing_async_subtests(self):
         # pytest reports a failing subtest from the thread that runs it, and
         # pytest-timeout's signal method can reset its timer only on the main
         # thread: the test's loop runs there, so every subtest is reported.
-        runs = run_modules("-p", "timeout", "--timeout=60", "--timeout-method=signal")
-        self.assert_same_as_plain(runs)
+        self.assert_same_as_plain(self.runs["timeout signal"])
 
 
 @needs_neighbours
-class TimeoutFiresTests(SimpleTestCase):
+class TimeoutFiresTests(CaseRunsTests):
     """tests/cases/case_timeout.py: test_a_hangs has ``@pytest.mark.timeout(2, func_only=True)``."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.runs = {
-            method: run_modules(
-                "-p", "timeout", f"--timeout-method={method}", modules=["tests.cases.case_timeout"]
+    def case_runs(cls):
+        return {
+            method: neighbour_runs(
+                "-p", "timeout", f"--timeout-method={method}", modules=[case_timeout]
             )[0]
             for method in TIMEOUT_METHODS
         }
 
+    @uses("signal")
     def test_signal_method_fails_the_test_and_the_next_runs_clean(self):
         run = self.runs["signal"]
         self.assertEqual(run.returncode, 1, run.output)
@@ -136,12 +151,18 @@ class TimeoutFiresTests(SimpleTestCase):
             self.assertIn("LeftoverTasks", record["details"])
             # The test's coroutine (on Python 3.10, the wrapper that shares its context).
             self.assertRegex(record["details"], r"HungTests\.test_a_hangs\(\)|_write_back\(\)")
-        self.assertEqual(run.outcome("HungTests.test_b_after"), "passed")
+        self.assertEqual(run.outcome(case_timeout.HungTests.test_b_after), "passed")
+        # The test after the hung one: the runner's order puts it there (checked).
+        tests = [r["test"] for r in run.records]
+        self.assertLess(
+            tests.index("HungTests.test_a_hangs"), tests.index("HungTests.test_b_after")
+        )
         self.assertEqual(run.events_of("HungTests.test_b_after"), ["after", "rows_after"])
         self.assertEqual(
             [e["counts"] for e in run.event_data("rows_after")], [{"default": 0}, {"default": 0}]
         )
 
+    @uses("thread")
     def test_thread_method_ends_the_process(self):
         # pytest-timeout's thread method dumps the stacks and calls os._exit(1).
         run = self.runs["thread"]
@@ -153,6 +174,7 @@ class TimeoutFiresTests(SimpleTestCase):
 
 @needs_neighbours
 class FactoryTests(CaseModuleTests):
+    # A dotted path: importing case_factories needs factory_boy and model_bakery.
     module = "tests.cases.case_factories"
 
     def test_all_pass_and_nothing_leaks(self):

@@ -4,9 +4,9 @@ Runs the real test classes of tests/cases/case_outcomes.py (and
 case_failfast.py) under Django's runner and under pytest.
 """
 
-from django.test import SimpleTestCase
-
-from tests.harness import CaseModuleTests, finish, start_cases
+from tests.cases import case_failfast
+from tests.cases import case_outcomes as cases
+from tests.harness import CaseModuleTests, CaseRunsTests, Cases, case_name, uses
 
 METHODS = [
     "test_pass",
@@ -60,12 +60,13 @@ def error_outcome(runner):
 
 
 class OutcomesTests(CaseModuleTests):
-    module = "tests.cases.case_outcomes"
+    module = cases
 
     def test_run_fails(self):
         for run in self.each_run():
             self.assertEqual(run.returncode, 1, run.output)
 
+    @uses(cases.SyncOutcomes)
     def test_sync_outcomes_are_the_expected_ones(self):
         for run in self.each_run():
             for method, expected in EXPECTED[run.runner].items():
@@ -77,6 +78,7 @@ class OutcomesTests(CaseModuleTests):
                     ]
                     self.assertEqual(records, [expected] if expected else [], run.output)
 
+    @uses(cases.SyncOutcomes, cases.AsyncOutcomes)
     def test_async_outcomes_are_the_sync_ones(self):
         for run in self.each_run():
             for method in METHODS:
@@ -86,6 +88,7 @@ class OutcomesTests(CaseModuleTests):
                         own_records(run, f"SyncOutcomes.{method}"),
                     )
 
+    @uses(cases.SyncOutcomes, cases.AsyncOutcomes)
     def test_failing_subtests_reported_one_by_one(self):
         for run in self.each_run():
             for cls in ("SyncOutcomes", "AsyncOutcomes"):
@@ -94,22 +97,28 @@ class OutcomesTests(CaseModuleTests):
                 self.assertIn("odd i=1", subtests[0]["details"])
                 self.assertIn("odd i=3", subtests[1]["details"])
 
+    @uses(cases.SyncOutcomes, cases.AsyncOutcomes)
     def test_skip_reasons(self):
         for run in self.each_run():
             for cls in ("SyncOutcomes", "AsyncOutcomes"):
                 self.assertIn("skipped inside", run.details(f"{cls}.test_skip_inside"))
                 self.assertIn("skipped by decorator", run.details(f"{cls}.test_skip_decorator"))
 
+    @uses(cases.SkipInAsyncSetUp)
     def test_skip_in_async_set_up(self):
         for run in self.each_run():
-            self.assertEqual(run.outcome("SkipInAsyncSetUp.test_never"), "skipped")
-            self.assertIn("skipped in asyncSetUp", run.details("SkipInAsyncSetUp.test_never"))
+            test = cases.SkipInAsyncSetUp.test_never
+            self.assertEqual(run.outcome(test), "skipped")
+            self.assertIn("skipped in asyncSetUp", run.details(test))
 
+    @uses(cases.SkippedClass)
     def test_skipped_class(self):
         for run in self.each_run():
-            self.assertEqual(run.outcome("SkippedClass.test_never"), "skipped")
-            self.assertIn("whole class skipped", run.details("SkippedClass.test_never"))
+            test = cases.SkippedClass.test_never
+            self.assertEqual(run.outcome(test), "skipped")
+            self.assertIn("whole class skipped", run.details(test))
 
+    @uses(cases.AsyncOutcomes)
     def test_async_failure_traceback_shows_only_test_code(self):
         for run in self.each_run():
             for method, message in (
@@ -122,17 +131,21 @@ class OutcomesTests(CaseModuleTests):
                 for frame in LIBRARY_FRAMES:
                     self.assertNotIn(frame, details, (run.runner, method))
 
+    @uses(cases.FailingAsyncSetUp, cases.FailingAsyncTearDown, cases.FailingAsyncCleanup)
     def test_errors_in_async_hooks_are_errors_of_the_test(self):
         for run in self.each_run():
             for test, message in (
-                ("FailingAsyncSetUp.test_never", "ValueError: error in asyncSetUp"),
+                (cases.FailingAsyncSetUp.test_never, "ValueError: error in asyncSetUp"),
                 (
-                    "FailingAsyncTearDown.test_passes_then_teardown_fails",
+                    cases.FailingAsyncTearDown.test_passes_then_teardown_fails,
                     "ValueError: error in asyncTearDown",
                 ),
-                ("FailingAsyncCleanup.test_cleanup_fails", "ValueError: error in async cleanup"),
+                (
+                    cases.FailingAsyncCleanup.test_cleanup_fails,
+                    "ValueError: error in async cleanup",
+                ),
             ):
-                with self.subTest(runner=run.runner, test=test):
+                with self.subTest(runner=run.runner, test=case_name(test)):
                     self.assertEqual(run.outcome(test), error_outcome(run.runner))
                     details = run.details(test)
                     self.assertIn(message, details)
@@ -140,11 +153,12 @@ class OutcomesTests(CaseModuleTests):
                     for frame in LIBRARY_FRAMES:
                         self.assertNotIn(frame, details)
 
+    @uses(cases.AsyncOutcomes, cases.DjangoExpectedFailures)
     def test_expected_failure_right_where_djangos_own_path_is_wrong(self):
         for run in self.each_run():
             # Ours: as a sync test (see EXPECTED).
-            self.assertEqual(run.outcome("AsyncOutcomes.test_expected_failure"), "xfail")
-            unexpected = run.outcome("AsyncOutcomes.test_unexpected_success")
+            self.assertEqual(run.outcome(cases.AsyncOutcomes.test_expected_failure), "xfail")
+            unexpected = run.outcome(cases.AsyncOutcomes.test_unexpected_success)
             self.assertEqual(unexpected, EXPECTED[run.runner]["test_unexpected_success"])
             if run.runner == "pytest":
                 self.assertIn(
@@ -152,25 +166,22 @@ class OutcomesTests(CaseModuleTests):
                 )
             # Control: async_to_sync hides the decorator's attribute from unittest,
             # so the expected failure fails and the unexpected success passes.
-            self.assertEqual(run.outcome("DjangoExpectedFailures.test_expected_failure"), "failed")
-            self.assertEqual(
-                run.outcome("DjangoExpectedFailures.test_unexpected_success"), "passed"
-            )
+            control = cases.DjangoExpectedFailures
+            self.assertEqual(run.outcome(control.test_expected_failure), "failed")
+            self.assertEqual(run.outcome(control.test_unexpected_success), "passed")
 
 
-class FailfastTests(SimpleTestCase):
+class FailfastTests(CaseRunsTests):
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        module = "tests.cases.case_failfast"
-        started = [
-            start_cases(module, "unittest", "--failfast"),
-            start_cases(module, "pytest", "-x"),
-        ]
-        cls.runs = [finish(s) for s in started]
+    def case_runs(cls):
+        return {
+            "unittest": Cases.of(case_failfast, "unittest", "--failfast"),
+            "pytest": Cases.of(case_failfast, "pytest", "-x"),
+        }
 
     def test_stops_after_first_failing_async_test(self):
-        for run in self.runs:
+        # The order is the runners' (method names sorted): checked exactly.
+        for run in self.runs.values():
             with self.subTest(runner=run.runner):
                 self.assertEqual(run.returncode, 1, run.output)
                 self.assertEqual(

@@ -11,9 +11,8 @@ import json
 import unittest
 from collections import Counter
 
-from django.test import SimpleTestCase
-
-from tests.harness import RUNNERS, finish, start_cases
+from tests.cases import case_lifecycle, case_parallel
+from tests.harness import RUNNERS, CaseRunsTests, Cases, uses
 
 try:
     import tblib
@@ -23,7 +22,7 @@ except ImportError:
 PARALLEL_ARGS = {"unittest": ("--parallel", "2"), "pytest": ("-n", "2", "--dist", "load")}
 # Lifecycle: the database, threads, loops and context of each step.
 # Parallel: every kind of outcome (see its docstring for decorator skips).
-MODULES = ("tests.cases.case_lifecycle", "tests.cases.case_parallel")
+MODULES = (case_lifecycle, case_parallel)
 # Events that depend on which tests share a process.
 PER_PROCESS_EVENTS = {"previous_loop"}
 
@@ -40,16 +39,17 @@ def events(run):
     )
 
 
-class ParallelRunnerTests(SimpleTestCase):
+class ParallelRunnerTests(CaseRunsTests):
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        started = {}
-        for module in MODULES:
-            for runner in RUNNERS:
-                started[module, runner, False] = start_cases(module, runner)
-                started[module, runner, True] = start_cases(module, runner, *PARALLEL_ARGS[runner])
-        cls.runs = {key: finish(run) for key, run in started.items()}
+    def case_runs(cls):
+        return {
+            (module, runner, parallel): Cases.of(
+                module, runner, *(PARALLEL_ARGS[runner] if parallel else ())
+            )
+            for module in MODULES
+            for runner in RUNNERS
+            for parallel in (False, True)
+        }
 
     def assert_same_results(self, module, runner):
         serial, parallel = self.runs[module, runner, False], self.runs[module, runner, True]
@@ -61,24 +61,29 @@ class ParallelRunnerTests(SimpleTestCase):
         self.assertEqual(len({e["pid"] for e in serial.events}), 1)
         self.assertEqual(len({e["pid"] for e in parallel.events}), 2, parallel.output)
 
+    @uses((case_lifecycle, "unittest", False), (case_lifecycle, "unittest", True))
     def test_django_runner_lifecycle(self):
-        self.assert_same_results("tests.cases.case_lifecycle", "unittest")
+        self.assert_same_results(case_lifecycle, "unittest")
 
+    @uses((case_lifecycle, "pytest", False), (case_lifecycle, "pytest", True))
     def test_pytest_xdist_lifecycle(self):
-        self.assert_same_results("tests.cases.case_lifecycle", "pytest")
+        self.assert_same_results(case_lifecycle, "pytest")
 
     @unittest.skipIf(tblib is None, "Django's --parallel needs tblib to report failures")
+    @uses((case_parallel, "unittest", False), (case_parallel, "unittest", True))
     def test_django_runner_outcomes(self):
-        self.assert_same_results("tests.cases.case_parallel", "unittest")
+        self.assert_same_results(case_parallel, "unittest")
 
+    @uses((case_parallel, "pytest", False), (case_parallel, "pytest", True))
     def test_pytest_xdist_outcomes(self):
-        self.assert_same_results("tests.cases.case_parallel", "pytest")
+        self.assert_same_results(case_parallel, "pytest")
 
     @unittest.skipIf(tblib is None, "Django's --parallel needs tblib to report failures")
+    @uses((case_parallel, "unittest", True))
     def test_django_runner_tracebacks_start_at_the_users_code(self):
         # The worker pickles tracebacks without the modules' __unittest mark;
         # the library drops those frames first, as unittest does serially.
-        parallel = self.runs["tests.cases.case_parallel", "unittest", True]
+        parallel = self.runs[case_parallel, "unittest", True]
         self.assertIn('case_parallel.py", line', parallel.output)
         for hidden in ("/django_async_testcase/", "/asgiref/", "/unittest/case.py"):
             self.assertNotIn(hidden, parallel.output, hidden)

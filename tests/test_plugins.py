@@ -9,10 +9,9 @@ with ``async def`` tests, shows what anyio does otherwise.
 """
 
 import json
+from importlib.util import find_spec
 
-from django.test import SimpleTestCase
-
-from tests.harness import finish, start_cases
+from tests.harness import CaseRunsTests, Cases, run_all, uses
 from tests.test_lifecycle import HAS_UVLOOP
 
 MODULES = ("tests.cases.case_lifecycle", "tests.cases.case_outcomes")
@@ -23,13 +22,19 @@ PYTEST_ASYNCIO = {
 }
 # Django's own TestCase with async def tests (in case_outcomes): not ours.
 CONTROL = "DjangoExpectedFailures."
-ANYIO_FUNCTION = "tests/cases/case_anyio.py.test_anyio_runs_marked_coroutine_functions[asyncio]"
+ANYIO_FUNCTION = "tests/cases/case_anyio.py.test_anyio_runs_marked_coroutine_functions"
+# anyio's plugin runs each item on every installed backend: trio too, if installed.
+ANYIO_BACKENDS = ["asyncio", *(["trio"] if find_spec("trio") else [])]
+
+
+def pytest_runs(*args, modules=MODULES):
+    """A run of each module under pytest with ``args``."""
+    return [Cases.of(module, "pytest", *args) for module in modules]
 
 
 def run_modules(*args, modules=MODULES):
     """Run each module under pytest with ``args``; the runs, in order."""
-    started = [start_cases(module, "pytest", *args) for module in modules]
-    return [finish(s) for s in started]
+    return run_all(pytest_runs(*args, modules=modules))
 
 
 def outcomes(runs):
@@ -38,7 +43,7 @@ def outcomes(runs):
         (r["test"], r["outcome"], r["subtest"])
         for run in runs
         for r in run.records
-        if not r["test"].startswith(CONTROL) and r["test"] != ANYIO_FUNCTION
+        if not r["test"].startswith((CONTROL, ANYIO_FUNCTION + "["))
     )
 
 
@@ -56,11 +61,20 @@ def outcomes_with_all(run):
     return [(r["test"], r["outcome"], r["subtest"]) for r in run.records]
 
 
-class PluginTests(SimpleTestCase):
+class PluginTests(CaseRunsTests):
+    @classmethod
+    def case_runs(cls):
+        return {
+            "plain": pytest_runs(*PLAIN),
+            "strict": pytest_runs(*PYTEST_ASYNCIO["strict"]),
+            "auto": pytest_runs(*PYTEST_ASYNCIO["auto"]),
+            "anyio": pytest_runs("-p", "anyio", modules=["tests.cases.case_anyio"]),
+        }
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.plain = run_modules(*PLAIN)
+        cls.plain = cls.runs.get("plain")
 
     def assert_same_as_plain(self, runs):
         for run in runs:
@@ -68,6 +82,7 @@ class PluginTests(SimpleTestCase):
         self.assertEqual(outcomes(runs), outcomes(self.plain))
         self.assertEqual(events(runs), events(self.plain))
 
+    @uses("plain")
     def test_plain_run_is_complete(self):
         lifecycle, case_outcomes = self.plain
         self.assertEqual(lifecycle.returncode, 0, lifecycle.output)
@@ -80,27 +95,37 @@ class PluginTests(SimpleTestCase):
         self.assertEqual(case_outcomes.outcome("AsyncOutcomes.test_expected_failure"), "xfail")
         self.assertTrue(lifecycle.event_data("asyncSetUp db"))
 
+    @uses("plain", "strict")
     def test_pytest_asyncio_strict_mode(self):
-        self.assert_same_as_plain(run_modules(*PYTEST_ASYNCIO["strict"]))
+        self.assert_same_as_plain(self.runs["strict"])
 
+    @uses("plain", "auto")
     def test_pytest_asyncio_auto_mode(self):
-        self.assert_same_as_plain(run_modules(*PYTEST_ASYNCIO["auto"]))
+        self.assert_same_as_plain(self.runs["auto"])
 
+    @uses("plain", "anyio")
     def test_anyio_plugin_with_module_mark(self):
-        [run] = run_modules("-p", "anyio", modules=["tests.cases.case_anyio"])
+        [run] = self.runs["anyio"]
         # The plugin is active: it ran the marked coroutine function...
-        self.assertIn((ANYIO_FUNCTION, "passed", False), outcomes_with_all(run), run.output)
+        for backend in ANYIO_BACKENDS:
+            self.assertIn(
+                (f"{ANYIO_FUNCTION}[{backend}]", "passed", False),
+                outcomes_with_all(run),
+                run.output,
+            )
         self.assertEqual(
-            [e["event"] for e in run.events if not e["test"]], ["anyio ran a coroutine function"]
+            [e["event"] for e in run.events if not e["test"]],
+            ["anyio ran a coroutine function"] * len(ANYIO_BACKENDS),
         )
         # ...and took over Django's own async test methods (new item names).
         control = sorted(r["test"] for r in run.records if r["test"].startswith(CONTROL))
         self.assertEqual(
             control,
-            [
-                f"{CONTROL}test_expected_failure[asyncio]",
-                f"{CONTROL}test_unexpected_success[asyncio]",
-            ],
+            sorted(
+                f"{CONTROL}{method}[{backend}]"
+                for method in ("test_expected_failure", "test_unexpected_success")
+                for backend in ANYIO_BACKENDS
+            ),
         )
         # Ours were left to Django and unittest.
         self.assert_same_as_plain([run])

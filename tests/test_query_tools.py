@@ -3,7 +3,8 @@
 Runs tests/cases/case_query_tools.py under Django's runner and under pytest.
 """
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_query_tools as cases
+from tests.harness import CaseModuleTests, uses
 
 FAILING = {
     "test_async_with_fails": ("2 queries executed, 1 expected", ["INSERT INTO", "SELECT COUNT"]),
@@ -12,7 +13,7 @@ FAILING = {
 
 
 class QueryToolsTests(CaseModuleTests):
-    module = "tests.cases.case_query_tools"
+    module = cases
 
     def test_only_the_wrong_counts_fail(self):
         for run in self.each_run():
@@ -22,6 +23,7 @@ class QueryToolsTests(CaseModuleTests):
             ]
             self.assertEqual(unexpected, [], run.output)
 
+    @uses(cases.QueryCountTests, cases.TransactionQueryCountTests)
     def test_failure_message_lists_the_queries(self):
         for run in self.each_run():
             for cls in ("QueryCountTests", "TransactionQueryCountTests"):
@@ -48,6 +50,7 @@ class QueryToolsTests(CaseModuleTests):
             [exited] = run.event_data("exited by cleanups")
             self.assertEqual(exited["counts"], [1, 1])
 
+    @uses(cases.QueryCountTests, cases.TransactionQueryCountTests)
     def test_atomic_blocks_use_savepoints_in_testcase_and_transactions_otherwise(self):
         # The same count on every backend, but not the same statements.
         for run in self.each_run():
@@ -60,6 +63,7 @@ class QueryToolsTests(CaseModuleTests):
                 },
             )
 
+    @uses(cases.QueryCountTests, cases.TransactionQueryCountTests, cases.CaptureQueriesTests)
     def test_sync_code_gets_djangos_own_context_managers(self):
         for run in self.each_run():
             types = {e["test"]: e["type"] for e in run.event_data("sync context")}
@@ -72,6 +76,7 @@ class QueryToolsTests(CaseModuleTests):
                 },
             )
 
+    @uses(cases.OnCommitTests)
     def test_on_commit_callbacks_never_run_for_real(self):
         for run in self.each_run():
             [after] = run.event_data("after test")

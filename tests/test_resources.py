@@ -4,7 +4,8 @@ Runs the real test classes of tests/cases/case_resources.py under Django's
 runner and under pytest, on the backend this run uses.
 """
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_resources as cases
+from tests.harness import CaseModuleTests, uses
 
 LEFTOVER_TESTS = [
     f"{cls}.{method}"
@@ -14,7 +15,7 @@ LEFTOVER_TESTS = [
 
 
 class ResourcesTests(CaseModuleTests):
-    module = "tests.cases.case_resources"
+    module = cases
 
     def test_all_pass(self):
         for run in self.each_run():
@@ -28,6 +29,7 @@ class ResourcesTests(CaseModuleTests):
                 self.assertEqual(after[key], before[key], (run.runner, key, run.output))
             self.assertEqual(after["open_loops"], 0)
 
+    @uses(cases.LeftoverTests, cases.TransactionLeftoverTests)
     def test_leftover_task_is_cancelled_and_served_before_the_rollback(self):
         for run in self.each_run():
             for test in LEFTOVER_TESTS:

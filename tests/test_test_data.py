@@ -5,7 +5,8 @@ Runs tests/cases/case_test_data.py under Django's runner and under pytest.
 
 from django.test import TestCase
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_test_data as cases
+from tests.harness import CaseModuleTests, uses
 
 CLASS_ERRORS = {
     "FailingTestDataTests": "boom in asyncSetUpTestData",
@@ -17,7 +18,7 @@ HAS_SAVEPOINT_CHECK = hasattr(TestCase, "_databases_support_savepoints")
 
 
 class TestDataTests(CaseModuleTests):
-    module = "tests.cases.case_test_data"
+    module = cases
 
     def class_records(self, run, cls):
         return [r for r in run.records if cls in r["test"]]
@@ -37,6 +38,7 @@ class TestDataTests(CaseModuleTests):
                 self.assertTrue(self.class_records(run, cls), (cls, run.output))
             self.assertEqual(run.event_data("ran"), [])
 
+    @uses(cases.TestDataTests)
     def test_runs_once_after_set_up_test_data_in_the_class_transaction(self):
         for run in self.each_run():
             events = [
@@ -54,11 +56,13 @@ class TestDataTests(CaseModuleTests):
             [event] = run.event_data("on commit in asyncSetUpTestData")
             self.assertEqual((event["captured"], event["ran"]), (1, ["MainThread"]))
 
+    @uses(cases.TestDataTests)
     def test_attributes_are_isolated_per_test(self):
         for run in self.each_run():
             [event] = run.event_data("descriptors")
             self.assertEqual(event["names"], ["item", "other_item", "payload", "sync_item"])
 
+    @uses(cases.TestDataTests, cases.FailingTestDataTests)
     def test_rows_are_rolled_back_after_the_class_and_after_an_error(self):
         for run in self.each_run():
             after = {e["cls"]: e["counts"] for e in run.event_data("rows after class")}
@@ -66,6 +70,7 @@ class TestDataTests(CaseModuleTests):
             [leftovers] = run.event_data("leftovers after failed set-up")
             self.assertEqual(leftovers["counts"], {"default": 0, "other": 0})
 
+    @uses(cases.NoTransactionsTestData, cases.NoSavepointsTestData)
     def test_runs_before_each_test_without_transactions_or_savepoints(self):
         for run in self.each_run():
             sync = run.event_data("no transactions: setUpTestData")

@@ -7,6 +7,7 @@ Ctrl-C would be).
 """
 
 import asyncio
+import json
 import os
 import signal
 import threading
@@ -17,6 +18,11 @@ from django_async_testcase import AsyncTestCase
 from tests.cases.case_lifecycle import LeakCheck
 from tests.cases.log import log
 from tests.testapp.models import Item
+
+
+def logged_events():
+    with open(os.environ["CASES_LOG"]) as f:
+        return [json.loads(line)["event"] for line in f]
 
 
 def interrupt():
@@ -41,4 +47,6 @@ class InterruptedTests(LeakCheck, AsyncTestCase):
         log(self, "cleanup ran")
 
     async def test_z_after(self):
-        log(self, "ran after the interrupt")
+        # The meta-test checks that this runs after test_interrupted, if at all.
+        interrupted = any(e == "interrupting" for e in logged_events())
+        log(self, "ran after the interrupt" if interrupted else "ran before the interrupt")
