@@ -3,6 +3,7 @@
 
     python benchmarks/bench_pytest_functions.py [--n 400] [--rounds 3]
                                                 [--db sqlite] [--db postgresql]
+                                                [--docs docs]
 
 Generates a small Django project in a temporary directory with three files of
 N pytest functions, each creating one row and counting the rows:
@@ -18,17 +19,22 @@ Each file runs in its own pytest process, the three taking turns in every
 round. Only the tests are timed: the sum of pytest's set-up, call and
 tear-down durations of every test but the first (whose set-up creates the test
 database). The result is the median over the rounds of that sum / (N - 1).
+The files take turns in a rotating order. ``--docs DIR`` writes the table the
+docs include, DIR/_static/pytest-functions-results.txt.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,16 +154,22 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", action="append", choices=("sqlite", "postgresql"))
+    parser.add_argument("--docs", type=Path, help="write the table into DIR/_static/")
     options = parser.parse_args()
+    results = {}
+    loads = []
     with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
         root = Path(tmp)
         make_project(root, options.n)
         for db in options.db or ["sqlite"]:
             times: dict[str, list[float]] = {suite: [] for suite in SUITES}
-            for _ in range(options.rounds):
-                for suite in SUITES:
+            for round_ in range(options.rounds):
+                shift = round_ % len(SUITES)
+                for suite in SUITES[shift:] + SUITES[:shift]:
+                    loads.append(os.getloadavg()[0])
                     times[suite].append(run(root, suite, db))
             medians = {suite: statistics.median(values) for suite, values in times.items()}
+            results[db] = medians
             print(f"{db}: {options.n} tests, median of {options.rounds} rounds, per test")
             for suite in SUITES:
                 ratio = medians[suite] / medians["sync"]
@@ -167,6 +179,48 @@ def main() -> None:
                 )
             speedup = medians["transaction"] / medians["plugin"]
             print(f"  transaction=True / plugin: {speedup:.1f} x")
+    if options.docs:
+        path = options.docs / "_static" / "pytest-functions-results.txt"
+        path.write_text(rst_table(results, options, loads))
+        print(f"Wrote {path}")
+
+
+LABELS = {
+    "sync": "sync ``db`` functions",
+    "plugin": "async, plugin",
+    "transaction": "async, ``transaction=True``",
+}
+
+
+def rst_table(
+    results: dict[str, dict[str, float]], options: argparse.Namespace, loads: list[float]
+) -> str:
+    """The reStructuredText table of the results, with how they were measured."""
+    import asgiref
+    import django
+    import pytest_asyncio
+
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - Backend"]
+    lines += [f"     - {LABELS[suite]}" for suite in SUITES]
+    for db, medians in results.items():
+        lines.append(f"   * - {db}")
+        for suite in SUITES:
+            ratio = medians[suite] / medians["sync"]
+            lines.append(f"     - {medians[suite] * 1e3:.2f} ms ({ratio:.2f} x sync)")
+    ratios = "; ".join(
+        f"{db}: transaction=True takes {m['transaction'] / m['plugin']:.1f} x the plugin's time"
+        for db, m in results.items()
+    )
+    notes = (
+        f"Per test, median of {options.rounds} interleaved rounds of {options.n} tests "
+        f"(one acreate and one acount; sync: create and count). {ratios}. "
+        f"Python {platform.python_version()}, Django {django.get_version()}, asgiref "
+        f"{asgiref.__version__}, pytest-asyncio {pytest_asyncio.__version__}, "
+        f"{os.cpu_count()} CPUs ({platform.machine()}), 1-minute load average "
+        f"{min(loads):.1f} to {max(loads):.1f} during the runs, "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d}."
+    )
+    return "\n".join(lines) + "\n\n" + "\n".join(textwrap.wrap(notes, 79)) + "\n"
 
 
 if __name__ == "__main__":

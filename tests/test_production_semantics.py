@@ -12,7 +12,8 @@ tests/cases/case_production_semantics.py.
 
 import django
 
-from tests.harness import CaseModuleTests
+from tests.cases import case_production_semantics as cases
+from tests.harness import CaseModuleTests, uses
 
 SEMANTICS = [
     "test_view_runs_on_the_test_loop",
@@ -26,62 +27,69 @@ SEMANTICS = [
     "test_nested_async_to_sync_runs_on_the_test_loop",
     "test_async_receiver_of_a_sync_send_runs_on_the_test_loop",
 ]
-OURS = ["OursTests", "OursSyncMiddlewareTests", "OursTransactionSyncMiddlewareTests"]
-CONTROLS = ["DjangoTests", "DjangoSyncMiddlewareTests"]
+OURS = [cases.OursTests, cases.OursSyncMiddlewareTests, cases.OursTransactionSyncMiddlewareTests]
+CONTROLS = [cases.DjangoTests, cases.DjangoSyncMiddlewareTests]
 SKIPPED = (
     {"test_async_receiver_of_a_sync_send_runs_on_the_test_loop"}
     if django.VERSION < (5, 0)
     else set()
 )
-GUARDED = ["GuardedTests", "GuardedSyncMiddlewareTests"]
+GUARDED = [cases.GuardedTests, cases.GuardedSyncMiddlewareTests]
 
 
 class ProductionSemanticsTests(CaseModuleTests):
-    module = "tests.cases.case_production_semantics"
+    module = cases
 
     def assert_semantics(self, classes):
         for run in self.each_run():
             for cls in classes:
                 for method in SEMANTICS:
-                    test = f"{cls}.{method}"
+                    test = f"{cls.__name__}.{method}"
                     expected = "skipped" if method in SKIPPED else "passed"
                     self.assertEqual(run.outcome(test), expected, run.why(test))
 
+    @uses(*CONTROLS)
     def test_controls_pass_on_djangos_testcase(self):
         self.assert_semantics(CONTROLS)
 
+    @uses(*OURS)
     def test_the_same_checks_pass_on_our_classes(self):
         self.assert_semantics(OURS)
 
+    @uses(*OURS, *CONTROLS)
     def test_cancellation_is_prompt(self):
         for run in self.each_run():
             for event in run.event_data("cancelled"):
                 self.assertLess(event["elapsed"], 1.5, event)
 
+    @uses(*GUARDED)
     def test_a_timeout_fires_while_a_view_behind_any_middleware_waits(self):
         for run in self.each_run():
             for cls in GUARDED:
-                test = f"{cls}.test_a_timeout_fires_while_a_view_waits"
+                test = f"{cls.__name__}.test_a_timeout_fires_while_a_view_waits"
                 self.assertEqual(run.outcome(test), "failed", run.why(test))
                 details = run.details(test)
                 self.assertIn("AsyncTestTimeout: The test timed out after 0.5 s", details)
                 self.assertIn("@timeout(0.5) on the test method", details)
 
+    @uses(*GUARDED)
     def test_a_views_leftover_task_fails_the_test_behind_any_middleware(self):
         for run in self.each_run():
             for cls in GUARDED:
-                test = f"{cls}.test_a_views_leftover_task_fails_the_test"
+                test = f"{cls.__name__}.test_a_views_leftover_task_fails_the_test"
                 self.assertEqual(run.outcome(test), "failed", run.why(test))
                 self.assertIn("LeftoverTasks: Tasks were still pending", run.details(test))
                 self.assertIn("view-leftover", run.details(test))
 
+    @uses(*GUARDED)
     def test_a_views_foreign_thread_access_fails_the_test_behind_any_middleware(self):
         for run in self.each_run():
             for cls in GUARDED:
-                test = f"{cls}.test_a_views_foreign_thread_access_fails_the_test"
+                test = f"{cls.__name__}.test_a_views_foreign_thread_access_fails_the_test"
                 self.assertIn(run.outcome(test), ("failed", "error"), run.why(test))
                 self.assertIn("ForeignThreadDatabaseAccess", run.details(test))
 
+    @uses(*GUARDED)
     def test_failing_tests_leave_nothing_behind(self):
         for run in self.each_run():
             after = [e for e in run.event_data("rows_after") if e["test"].startswith("Guarded")]
@@ -89,6 +97,7 @@ class ProductionSemanticsTests(CaseModuleTests):
             for event in after:
                 self.assertEqual(event["rows"], 0, event)
 
+    @uses(cases.DebugModeTests)
     def test_debug_mode_reports_only_the_users_slow_code(self):
         for run in self.each_run():
             for test in (
@@ -97,6 +106,7 @@ class ProductionSemanticsTests(CaseModuleTests):
             ):
                 self.assertEqual(run.outcome(test), "passed", run.why(test))
 
+    @uses(cases.HungSyncCallTests)
     def test_a_hung_sync_call_fails_its_test_within_budget_and_grace(self):
         for run in self.each_run():
             test = "HungSyncCallTests.test_hung_sync_call"
