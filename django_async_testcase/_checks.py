@@ -63,7 +63,9 @@ def class_attribute_errors(cls: type) -> list[str]:
     """Messages for each of the library's class attributes of ``cls`` with a wrong value."""
     errors = []
     for name in ("asyncio_debug", *_BOOL_ATTRIBUTES):
-        value = getattr(cls, name, None)
+        if not hasattr(cls, name):
+            continue  # Not one of the library's classes (a plain mixin).
+        value = getattr(cls, name)
         if not isinstance(value, bool) and (value is not None or name != "asyncio_debug"):
             errors.append(
                 f"{cls.__qualname__}.{name} must be True or False"
