@@ -29,6 +29,7 @@ import os
 import sys
 import threading
 import types
+from collections.abc import Callable
 from typing import Any, cast
 
 import asgiref
@@ -83,22 +84,33 @@ def clean_traceback(exc: BaseException) -> None:
     frame. An exception whose class sets ``raised_for_django_call`` (a refused
     database access) ends at the user's code, not in Django's.
     """
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc.__traceback__ = _kept_frames(
-            exc.__traceback__, getattr(exc, "raised_for_django_call", False)
+    for each in _chain(exc):
+        drop_django_tail = getattr(each, "raised_for_django_call", False)
+        each.__traceback__ = _kept_frames(
+            each.__traceback__, lambda frame: not is_hidden_frame(frame), drop_django_tail
         )
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or during."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in found):
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
 
 
 def _kept_frames(
-    tb: types.TracebackType | None, drop_django_tail: bool
+    tb: types.TracebackType | None,
+    keep: Callable[[types.FrameType], bool],
+    drop_django_tail: bool = False,
 ) -> types.TracebackType | None:
+    """The entries of ``tb`` whose frame ``keep`` accepts, relinked; at least one entry."""
     kept = []
     last = None
     while tb is not None:
-        if not is_hidden_frame(tb.tb_frame):
+        if keep(tb.tb_frame):
             kept.append(tb)
         last = tb
         tb = tb.tb_next
@@ -148,27 +160,10 @@ def drop_unittest_frames(exc: BaseException) -> None:
     For ``exc`` and the exceptions it was raised from or during; keeps at least
     one frame.
     """
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc.__traceback__ = _without_unittest_frames(exc.__traceback__)
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-
-
-def _without_unittest_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
-    kept = []
-    last = None
-    while tb is not None:
-        if "__unittest" not in tb.tb_frame.f_globals:
-            kept.append(tb)
-        last = tb
-        tb = tb.tb_next
-    if not kept:
-        return last
-    for outer, inner in itertools.pairwise(kept):
-        outer.tb_next = inner
-    kept[-1].tb_next = None
-    return kept[0]
+    for each in _chain(exc):
+        each.__traceback__ = _kept_frames(
+            each.__traceback__, lambda frame: "__unittest" not in frame.f_globals
+        )
 
 
 _ErrInfo = tuple[type[BaseException], BaseException, types.TracebackType | None]
