@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
@@ -59,7 +60,32 @@ class Session:
         return f"exit status {self.returncode}\n{self.output}"
 
 
-def run_pytest(
+# Sessions started ahead (PluginSessionTestCase.PREFETCH), by their call's key.
+_prefetched: dict[tuple, Future] = {}
+_started: set[tuple] = set()
+# Each session is a subprocess that mostly waits: one more than the CPUs.
+_pool = ThreadPoolExecutor(max_workers=(os.cpu_count() or 1) + 1)
+# The classes whose meta-tests will run (Django's loader and pytest make an
+# instance of each test before the run).
+_selected_classes: list[type] = []
+
+
+def _key(args, kwargs):
+    return args, tuple(sorted(kwargs.items()))
+
+
+def run_pytest(*args, **kwargs):
+    """The Session of pytest over ``args`` (see ``_run_pytest``): started ahead if declared."""
+    try:
+        future = _prefetched.pop(_key(args, kwargs), None)
+    except TypeError:  # An unhashable argument (env=...): never started ahead.
+        future = None
+    if future is not None:
+        return future.result()
+    return _run_pytest(*args, **kwargs)
+
+
+def _run_pytest(
     *args, plugin=True, runner="asyncio", mode="strict", env=None, timeout=240, suffix=None,
     keep_databases=False,
 ):  # fmt: skip
@@ -163,6 +189,32 @@ def leftover_databases(suffix):
 
 
 class PluginSessionTestCase(SimpleTestCase):
+    """Meta-tests over pytest sessions.
+
+    ``PREFETCH`` lists the ``run_pytest`` calls (args, kwargs) of the class's
+    meta-tests that can run side by side with others: the first class to set
+    up starts its own, then those of every other selected class, in a pool, so
+    the sessions overlap; ``run_pytest`` then waits for the matching one. A
+    call not listed (or listed differently) just runs when the test makes it.
+    """
+
+    PREFETCH: tuple = ()
+
+    def __init__(self, methodName="runTest"):
+        super().__init__(methodName)
+        if methodName.startswith("test") and type(self) not in _selected_classes:
+            _selected_classes.append(type(self))
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for klass in [cls, *_selected_classes]:
+            for args, kwargs in klass.PREFETCH:
+                key = _key(args, kwargs)
+                if key not in _started:
+                    _started.add(key)
+                    _prefetched[key] = _pool.submit(_run_pytest, *args, **kwargs)
+
     def assertOutcomes(self, session, expected):
         got = {name: session.outcomes.get(name) for name in expected}
         self.assertEqual(got, expected, session)
@@ -190,6 +242,13 @@ ROLLBACK_TESTS = [
 
 class RollbackTests(PluginSessionTestCase):
     """Rows of async tests, async and sync fixtures, async_client, gather, aliases roll back."""
+
+    PREFETCH = (
+        ((f"{CASES}/test_rollback.py",), {"mode": "strict"}),
+        ((f"{CASES}/test_rollback.py",), {"mode": "auto"}),
+        ((f"{CASES}/test_rollback.py",), {"runner": "anyio"}),
+        ((f"{CASES}/test_rollback.py",), {"plugin": False}),
+    )
 
     def check(self, **kwargs):
         session = run_pytest(f"{CASES}/test_rollback.py", **kwargs)
@@ -220,6 +279,8 @@ class RollbackTests(PluginSessionTestCase):
 
 
 class XdistTests(PluginSessionTestCase):
+    PREFETCH = (((f"{CASES}/test_rollback.py", "-n", "2", "--dist=loadfile"), {}),)
+
     def test_xdist(self):
         session = run_pytest(f"{CASES}/test_rollback.py", "-n", "2", "--dist=loadfile")
         self.assertClean(session)
@@ -227,6 +288,11 @@ class XdistTests(PluginSessionTestCase):
 
 
 class GuardTests(PluginSessionTestCase):
+    PREFETCH = (
+        ((f"{CASES}/test_guards.py",), {}),
+        ((f"{CASES}/test_guards.py",), {"plugin": False}),
+    )
+
     def test_guards(self):
         session = run_pytest(f"{CASES}/test_guards.py")
         self.assertOutcomes(
@@ -267,6 +333,10 @@ class GuardTests(PluginSessionTestCase):
 
 
 class QueryFixtureTests(PluginSessionTestCase):
+    PREFETCH = (
+        ((f"{CASES}/test_query_fixtures.py",), {"mode": "auto"}),
+        ((f"{CASES}/test_query_fixtures.py",), {"plugin": False}),
+    )
     TESTS = {
         "test_num_queries_with": "passed",
         "test_num_queries_async_with": "passed",
@@ -301,6 +371,11 @@ FEATURE_TESTS = [
 
 class PytestDjangoFeatureTests(PluginSessionTestCase):
     """serialized_rollback, reset_sequences, databases with transaction=True, live_server."""
+
+    PREFETCH = (
+        ((f"{CASES}/test_features.py",), {}),
+        ((f"{CASES}/test_features.py",), {"plugin": False}),
+    )
 
     def test_features(self):
         session = run_pytest(f"{CASES}/test_features.py")
@@ -355,6 +430,11 @@ FACTORY_TESTS = ["test_factory_boy", "test_model_bakery", "test_pytest_factorybo
 class FactoryTests(PluginSessionTestCase):
     """factory_boy, model_bakery and pytest-factoryboy in sync fixtures, with and without db."""
 
+    PREFETCH = (
+        ((f"{CASES}/test_factories.py",), {}),
+        ((f"{CASES}/test_factories.py",), {"plugin": False}),
+    )
+
     def test_factories(self):
         session = run_pytest(f"{CASES}/test_factories.py")
         self.assertClean(session)
@@ -370,6 +450,12 @@ class FactoryTests(PluginSessionTestCase):
 
 class ClassFixtureTests(PluginSessionTestCase):
     """Async fixtures defined as methods of a pytest test class."""
+
+    PREFETCH = (
+        ((f"{CASES}/test_class_fixtures.py",), {}),
+        ((f"{CASES}/test_class_fixtures.py",), {"runner": "anyio"}),
+        ((f"{CASES}/test_class_fixtures.py",), {"plugin": False}),
+    )
 
     TESTS = {
         "test_bound_to_the_test_instance": "passed",
@@ -396,6 +482,8 @@ class ClassFixtureTests(PluginSessionTestCase):
 
 class CloseOldConnectionsTests(PluginSessionTestCase):
     """Channels' database_sync_to_async and the request signals keep the transaction."""
+
+    PREFETCH = (((f"{CASES}/test_close_old_connections.py",), {}),)
 
     def test_close_old_connections(self):
         session = run_pytest(f"{CASES}/test_close_old_connections.py")
@@ -426,6 +514,10 @@ class ErrorTests(PluginSessionTestCase):
     TRIO_MESSAGE = "only on an asyncio event loop"
     THREAD_MESSAGE = "runs on an event loop in the thread 'loop thread'"
     THREAD_RUNNER = ("-p", "no:asyncio", "-p", "tests.plugin_cases._thread_runner")
+    PREFETCH = (
+        ((*THREAD_RUNNER, f"{CASES}/test_loop_thread.py"), {"runner": "none"}),
+        ((*THREAD_RUNNER, f"{CASES}/test_loop_thread.py"), {"runner": "none", "plugin": False}),
+    )
 
     def test_no_asyncio_loop(self):
         # What a step on trio meets (asyncio has no running loop), without trio.
@@ -479,6 +571,8 @@ class ErrorTests(PluginSessionTestCase):
 
 
 class LoopScopeTests(PluginSessionTestCase):
+    PREFETCH = (((f"{CASES}/test_loop_scopes.py",), {}),)
+
     def test_module_loop_scope(self):
         session = run_pytest(f"{CASES}/test_loop_scopes.py")
         self.assertClean(session)
@@ -489,6 +583,11 @@ class LoopScopeTests(PluginSessionTestCase):
 
 
 class UnchangedTests(PluginSessionTestCase):
+    PREFETCH = (
+        ((f"{CASES}/test_sync_only.py", "-p", "no:asyncio"), {"runner": "none"}),
+        ((f"{CASES}/test_sync_only.py", "-p", "no:asyncio"), {"runner": "none", "plugin": False}),
+    )
+
     def test_sync_tests_and_classes(self):
         on = run_pytest(f"{CASES}/test_sync_only.py", "-p", "no:asyncio", runner="none")
         off = run_pytest(

@@ -124,7 +124,12 @@ class DjangoHandlerTaskTests(AsyncSimpleTestCase):
         async def receive():
             await never.wait()
 
-        asyncio.get_running_loop().create_task(ASGIHandler().listen_for_disconnect(receive))
+        # Kept referenced, as Django's handler keeps its tasks: an unreferenced
+        # pending task may be garbage-collected before the test ends (then
+        # reported as "Task was destroyed but it is pending", not as a leftover).
+        self.task = asyncio.get_running_loop().create_task(
+            ASGIHandler().listen_for_disconnect(receive)
+        )
         await asyncio.sleep(0)
 
 
