@@ -391,7 +391,14 @@ class PytestDjangoFeatureTests(PluginSessionTestCase):
 class ReuseDbTests(PluginSessionTestCase):
     """Two sessions with --reuse-db: the second finds nothing of the first."""
 
-    def run_twice(self, plugin):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Each pair runs in turn; the two pairs (plugin on, off) side by side.
+        cls.pairs = {plugin: _pool.submit(cls.run_twice, plugin) for plugin in (True, False)}
+
+    @staticmethod
+    def run_twice(plugin):
         directory = tempfile.mkdtemp(prefix="dat-reuse-")
         suffix = new_suffix()
         args = ["--reuse-db", "--ds", "tests.plugin_cases.settings_file_sqlite"]
@@ -412,12 +419,12 @@ class ReuseDbTests(PluginSessionTestCase):
             shutil.rmtree(directory, ignore_errors=True)
 
     def test_reuse_db(self):
-        first, second = self.run_twice(plugin=True)
+        first, second = self.pairs[True].result()
         self.assertOutcomes(first, {"test_writes": "passed"})
         self.assertOutcomes(second, {"test_writes": "passed"})
 
     def test_control(self):
-        first, second = self.run_twice(plugin=False)
+        first, second = self.pairs[False].result()
         # The first session's row was committed into the kept database.
         self.assertOutcomes(first, {"test_writes": "passed"})
         self.assertOutcomes(second, {"test_writes": "failed"})
