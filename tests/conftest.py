@@ -1,5 +1,6 @@
 """pytest hooks for the project's own suite (also loaded, and inert, in case runs)."""
 
+import os
 import sys
 
 import pytest
@@ -25,3 +26,11 @@ def pytest_collection_finish(session):
         if isinstance(getattr(item, "cls", None), type)
         and issubclass(item.cls, harness.CaseRunsTests)
     )
+
+
+def pytest_ignore_collect(collection_path, config):
+    """tests/plugin_cases holds pytest test files that fail on purpose; only the
+    meta-tests of tests/test_pytest_plugin.py run them (and set PLUGIN_CASE_RUNNER)."""
+    if "plugin_cases" in collection_path.parts and "PLUGIN_CASE_RUNNER" not in os.environ:
+        return True
+    return None
