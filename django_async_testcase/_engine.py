@@ -102,17 +102,45 @@ def current_test_loop() -> TestLoop | None:
     test_loop = _current.get(None)
     if test_loop is None or test_loop._loop is None:
         return None
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    return test_loop if running is test_loop._loop else None
+    return test_loop if _stdlib.running_loop() is test_loop._loop else None
 
 
-class TestLoop:
-    """The event loop of one test, the context its code shares, and its database worker."""
+class _ServesDatabase:
+    """The database side shared by TestLoop and ServedTest: the test's thread and its worker.
+
+    Made on the test's thread, the one that owns its connections and transaction.
+    """
 
     __test__ = False  # Not a test, whatever pytest's name patterns say.
+
+    def __init__(self) -> None:
+        self.thread = threading.current_thread()
+        self.worker: _worker.DatabaseWorker | None = None
+
+    def database_threads(self) -> tuple[threading.Thread, ...]:
+        """The threads that use the test's connections: its own and its worker's."""
+        if self.worker is None:
+            return (self.thread,)
+        return (self.thread, self.worker.thread)
+
+    def _bind_worker(self) -> _worker.DatabaseWorker:
+        """Take a worker and share this thread's connections with it (no loop may run here)."""
+        worker = self.worker = _worker.take_worker()
+        worker.bind(list(connections))
+        return worker
+
+    def _release_worker(self) -> bool:
+        """Wait for the worker's calls in flight and hand it back; False if one was stuck."""
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return True
+        idle = worker.release(CANCEL_GRACE)
+        _worker.give_back(worker)
+        return idle
+
+
+class TestLoop(_ServesDatabase):
+    """The event loop of one test, the context its code shares, and its database worker."""
 
     def __init__(
         self,
@@ -120,13 +148,12 @@ class TestLoop:
         debug: bool | None = None,
         watchers: Sequence[Watcher] = (),
     ) -> None:
+        super().__init__()
         self._loop_factory = loop_factory or asyncio.new_event_loop
         self._debug = debug
         self._watchers = tuple(watchers)
-        self.thread = threading.current_thread()
         self.context = contextvars.copy_context()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.worker: _worker.DatabaseWorker | None = None
         self._outcome = LoopOutcome()
         self._opened = False
         self._closed = False
@@ -135,12 +162,6 @@ class TestLoop:
     def loop(self) -> asyncio.AbstractEventLoop | None:
         """The test's event loop, once an async step has started it."""
         return self._loop
-
-    def database_threads(self) -> tuple[threading.Thread, ...]:
-        """The threads that use the test's connections: its own and its worker's."""
-        if self.worker is None:
-            return (self.thread,)
-        return (self.thread, self.worker.thread)
 
     def open(self) -> None:
         """Start the watchers; the loop itself starts with the first async step."""
@@ -192,7 +213,6 @@ class TestLoop:
         self._closed = True
         outcome = self._outcome
         loop, self._loop = self._loop, None
-        worker, self.worker = self.worker, None
         try:
             if loop is not None:
                 try:
@@ -200,9 +220,8 @@ class TestLoop:
                     loop.run_until_complete(task)
                     outcome.leftover_tasks = _result(task)
                 finally:
-                    if worker is not None:
-                        outcome.stuck_sync_call = not worker.release(CANCEL_GRACE)
-                        _worker.give_back(worker)
+                    # The worker stays the test's while cancelled tasks finish.
+                    outcome.stuck_sync_call = not self._release_worker()
                     loop.close()
         finally:
             if self._opened:
@@ -221,8 +240,7 @@ class TestLoop:
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
-        worker = self.worker = _worker.take_worker()
-        worker.bind(list(connections))
+        worker = self._bind_worker()
         self.context.run(_asgiref.route_thread_sensitive_calls, worker)
         _asgiref.route_new_tasks(loop, worker)
         self._loop = loop
@@ -302,15 +320,9 @@ async def _shutdown() -> list[str]:
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
     tasks = [task for task in asyncio.all_tasks() if task is not current]
-    leftovers = [describe_task(task) for task in tasks if not cancel_requested(task)]
+    leftovers = await _cancel(tasks)
     for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=CANCEL_GRACE)
-    for task in tasks:
-        if not task.done():
-            leftovers.append(f"{describe_task(task)}\n  (it did not stop when cancelled)")
-        elif not task.cancelled() and task.exception() is not None:
+        if task.done() and not task.cancelled() and task.exception() is not None:
             loop.call_exception_handler(
                 {
                     "message": "unhandled exception in a task cancelled at the end of the test",
@@ -323,7 +335,30 @@ async def _shutdown() -> list[str]:
     return leftovers
 
 
-class ServedTest:
+async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[str]:
+    """Cancel ``tasks``, give them ``CANCEL_GRACE`` s to finish; describe the leftovers.
+
+    Each task not already on its way out is described, and each that did not
+    stop in time is described again, saying so.
+    """
+    leftovers = [
+        describe_task(task)
+        for task in tasks
+        if isinstance(task, asyncio.Task) and not cancel_requested(task)
+    ]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=CANCEL_GRACE)
+    leftovers.extend(
+        f"{describe_task(task)}\n  (it did not stop when cancelled)"
+        for task in tasks
+        if not task.done() and isinstance(task, asyncio.Task)
+    )
+    return leftovers
+
+
+class ServedTest(_ServesDatabase):
     """The database side of one test whose event loop someone else runs.
 
     pytest-asyncio and anyio run a test's coroutine and its async fixtures on
@@ -344,19 +379,10 @@ class ServedTest:
     - ``close()`` waits for the worker's calls in flight and hands it back.
     """
 
-    __test__ = False  # Not a test, whatever pytest's name patterns say.
-
     def __init__(self) -> None:
-        self.thread = threading.current_thread()
-        self.worker: _worker.DatabaseWorker | None = None
+        super().__init__()
         self._tasks: list[tuple[str, asyncio.Future[Any]]] = []
         self._closed = False
-
-    def database_threads(self) -> tuple[threading.Thread, ...]:
-        """The threads that use the test's connections: its own and its worker's."""
-        if self.worker is None:
-            return (self.thread,)
-        return (self.thread, self.worker.thread)
 
     def enter(self, kind: str) -> Callable[[], None]:
         """Serve the calling coroutine's step; call the returned function when it ends."""
@@ -386,11 +412,10 @@ class ServedTest:
             )
         worker = self.worker
         if worker is None:
-            worker = self.worker = _worker.take_worker()
             # Django's connections are per thread, and per context where a loop
             # runs: bind the thread's own, those of its sync code (the test's).
             with _stdlib.running_loop_hidden():
-                worker.bind(list(connections))
+                worker = self._bind_worker()
         previous = _asgiref.thread_sensitive_executor()
         _asgiref.route_thread_sensitive_calls(worker)
         factory = loop.get_task_factory()
@@ -424,18 +449,8 @@ class ServedTest:
         self._tasks = kept
         described = []
         for loop, tasks in found.items():
-            if loop.is_closed() or loop.is_running():
-                continue
-            for task in tasks:
-                if isinstance(task, asyncio.Task) and not cancel_requested(task):
-                    described.append(describe_task(task))
-                task.cancel()
-            loop.run_until_complete(asyncio.wait(tasks, timeout=CANCEL_GRACE))
-            described.extend(
-                f"{describe_task(task)}\n  (it did not stop when cancelled)"
-                for task in tasks
-                if not task.done() and isinstance(task, asyncio.Task)
-            )
+            if not (loop.is_closed() or loop.is_running()):
+                described.extend(loop.run_until_complete(_cancel(tasks)))
         return described
 
     def close(self) -> bool:
@@ -444,9 +459,4 @@ class ServedTest:
             return True
         self._closed = True
         self._tasks = []
-        worker, self.worker = self.worker, None
-        if worker is None:
-            return True
-        idle = worker.release(CANCEL_GRACE)
-        _worker.give_back(worker)
-        return idle
+        return self._release_worker()

@@ -184,18 +184,12 @@ class _DatabaseTest:
             if self.never_awaited is not None:
                 self.never_awaited.stop()
         from .guards import ForeignThreadDatabaseAccess, LeftoverTasks
+        from .guards._test_guards import STUCK_SYNC_CALL, refused_message
 
         if refused:
-            raise ForeignThreadDatabaseAccess(
-                "Database access from another thread was refused, and the error did not "
-                "reach the test:\n" + "\n".join(refused)
-            )
+            raise ForeignThreadDatabaseAccess(refused_message(refused))
         if not idle:
-            raise LeftoverTasks(
-                "A synchronous call (an ORM call, or code run with sync_to_async) was still "
-                "running when the test ended; it was left to finish on its own thread. Make "
-                "the sync code return (give what it waits for a timeout)."
-            )
+            raise LeftoverTasks(STUCK_SYNC_CALL)
         if leftovers and not self.allow_tasks:
             raise LeftoverTasks(
                 "Tasks made by the test's async fixtures were still pending when the test "

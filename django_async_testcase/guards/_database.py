@@ -35,9 +35,8 @@ class DatabaseGuard:
         self.allow_hint = allow_hint or (
             f"set `allow_foreign_thread_db_access = True` on {type(test).__qualname__}"
         )
-        self._threads: Callable[[], tuple[threading.Thread, ...]] = lambda: (
-            threading.current_thread(),
-        )
+        # The test's own threads, asked at each connection (set by start()).
+        self._threads: Callable[[], tuple[threading.Thread, ...]]
         self.refused: list[ForeignThreadDatabaseAccess] = []
         self.opened: list[BaseDatabaseWrapper] = []
         self._previous: DatabaseGuard | None = None

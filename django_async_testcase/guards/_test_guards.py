@@ -79,10 +79,7 @@ class TestGuards:
         refused = self._database.unreported()
         self._database.refused.clear()
         if refused:
-            failures.append(
-                "Database access from another thread was refused, and the error "
-                "did not reach the test:\n" + "\n".join(refused)
-            )
+            failures.append(refused_message(refused))
         if self._allow_tasks:
             for context in loop_errors:
                 _logger.error("%s", format_loop_error(context))
@@ -102,11 +99,7 @@ class TestGuards:
                     "exception:\n" + "\n".join(format_loop_error(c) for c in loop_errors)
                 )
         if outcome.stuck_sync_call:
-            failures.append(
-                "A synchronous call (an ORM call, or code run with sync_to_async) was still "
-                f"running {CANCEL_GRACE:g} s after the test ended; it was left to finish on "
-                "its own thread. Make the sync code return (give what it waits for a timeout)."
-            )
+            failures.append(STUCK_SYNC_CALL)
         if self._never_awaited is not None and self._never_awaited.found:
             failures.append(
                 "Coroutines were created during the test and never awaited (add the missing "
@@ -116,6 +109,22 @@ class TestGuards:
         if failures:
             kind = _failure_kind(refused, leftovers, loop_errors, outcome.stuck_sync_call)
             raise_at_code(kind("\n\n".join(failures)), self._test_code)
+
+
+def refused_message(refused: list[str]) -> str:
+    """The failure for refused foreign-thread accesses whose error never reached the test."""
+    return (
+        "Database access from another thread was refused, and the error did not reach "
+        "the test:\n" + "\n".join(refused)
+    )
+
+
+#: The failure for a sync call still running on the database worker after the grace period.
+STUCK_SYNC_CALL = (
+    "A synchronous call (an ORM call, or code run with sync_to_async) was still running "
+    f"{CANCEL_GRACE:g} s after the test ended; it was left to finish on its own thread. "
+    "Make the sync code return (give what it waits for a timeout)."
+)
 
 
 def _django_handler_advice(leftovers: list[str]) -> str:

@@ -231,15 +231,19 @@ class DjangoSyncMiddlewareTests(Semantics, django_test.TestCase):
     pass
 
 
-class Guarded:
-    """What only this library checks; each test fails on purpose, and leaves nothing."""
-
-    def setUp(self):
-        SEEN.clear()
+class LogsRowsAfter:
+    """Logs the rows left once Django has rolled the test back (there must be none)."""
 
     def _post_teardown(self):
         super()._post_teardown()
         log(self, "rows_after", rows=Item.objects.count())
+
+
+class Guarded(LogsRowsAfter):
+    """What only this library checks; each test fails on purpose, and leaves nothing."""
+
+    def setUp(self):
+        SEEN.clear()
 
     @timeout(0.5)
     async def test_a_timeout_fires_while_a_view_waits(self):
@@ -283,12 +287,8 @@ class DebugModeTests(AsyncTestCase):
         self.assertIn("took", "\n".join(logs.output))
 
 
-class HungSyncCallTests(AsyncTestCase):
+class HungSyncCallTests(LogsRowsAfter, AsyncTestCase):
     """A sync call that outlives its test: the timeout fires, the test fails, the next runs."""
-
-    def _post_teardown(self):
-        super()._post_teardown()
-        log(self, "rows_after", rows=Item.objects.count())
 
     @timeout(0.3)
     async def test_hung_sync_call(self):
