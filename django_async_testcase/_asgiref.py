@@ -10,11 +10,14 @@ storage that ``async_to_sync`` itself writes for the same purpose.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from typing import Any
 
 from asgiref.sync import AsyncToSync
+
+from ._compat import new_task
 
 __unittest = True  # See _tracebacks.
 
@@ -84,7 +87,7 @@ def route_new_tasks(
                 # already runs in, so already routed.
                 pass
         if previous is None:
-            task: asyncio.Future[Any] = asyncio.Task(coro, loop=loop, **kwargs)
+            task: asyncio.Future[Any] = new_task(loop, coro, **kwargs)
         else:
             task = previous(loop, coro, **kwargs)
         if on_task is not None:
@@ -98,3 +101,38 @@ def route_new_tasks(
 def _route_if_unset(executor: Executor) -> None:
     if getattr(AsyncToSync.executors, "current", None) is None:
         route_thread_sensitive_calls(executor)
+
+
+def join_executor_chain(executor: Executor) -> None:
+    """Let asgiref's chain of executors end at ``executor`` (the test's database worker).
+
+    ``async_to_sync`` called by sync code that runs on the worker (a sync-only
+    middleware in front of an async view) makes a ``CurrentThreadExecutor``
+    whose ``_old_executor`` is the executor its caller's context routes to: the
+    worker. A task made inside that call which outlives it (a view's
+    background task) still routes its calls to that executor, which has quit;
+    asgiref >= 3.9 then walks ``_old_executor`` up to the closest executor
+    still running, reading ``_work_ready``, ``_broken`` and ``_work_items`` of
+    each. These attributes let the walk end at the worker, which serves the
+    call in the test's transaction, as the test's thread serves it under
+    ``django.test.TestCase``. (asgiref 3.8 has no walk: it raises "already quit
+    or is broken", under Django's class too.)
+    Private asgiref API (3.9 to 3.13), covered by
+    tests/test_production_semantics.py (test_views_background_task_uses_the_orm_after_the_response).
+    """
+    link: Any = executor
+    link._work_ready = threading.Condition(threading.Lock())
+    link._broken = False
+    link._work_items = _Forward(executor)
+    link._old_executor = None
+
+
+class _Forward:
+    """Stands for a CurrentThreadExecutor's work queue: hands each work item to ``executor``."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+
+    def append(self, work_item: Any) -> None:
+        # The work item settles the future asgiref returns; ours is not needed.
+        self._executor.submit(work_item.run)

@@ -58,11 +58,36 @@ else:
 if sys.version_info >= (3, 11):
 
     def cancel_requested(task: asyncio.Task[Any]) -> bool:
-        """Whether someone already asked ``task`` to cancel (it is on its way out)."""
+        """Whether someone asked ``task`` to cancel and it has not recovered (on its way out)."""
         return task.cancelling() > 0
+
+    def new_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T], **kwargs: Any
+    ) -> asyncio.Task[_T]:
+        """A task, as ``loop.create_task`` makes one without a task factory."""
+        return asyncio.Task(coro, loop=loop, **kwargs)
 
 else:
 
+    class _Task(asyncio.Task):  # type: ignore[type-arg]
+        """A task that remembers being asked to cancel (Python 3.10 has no ``cancelling()``).
+
+        asyncio and every library cancel a task (and a task awaiting a child
+        cancels the child) by calling its ``cancel()`` method.
+        """
+
+        _cancel_requested = False
+
+        def cancel(self, msg: Any = None) -> bool:
+            self._cancel_requested = True
+            return super().cancel(msg)
+
     def cancel_requested(task: asyncio.Task[Any]) -> bool:
-        """Python 3.10 cannot tell; treat the task as a leftover."""
-        return False
+        """Whether someone asked ``task`` to cancel (known of tasks made by ``new_task``)."""
+        return getattr(task, "_cancel_requested", False)
+
+    def new_task(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T], **kwargs: Any
+    ) -> asyncio.Task[_T]:
+        """A task, as ``loop.create_task`` makes one, that remembers being asked to cancel."""
+        return _Task(coro, loop=loop, **kwargs)

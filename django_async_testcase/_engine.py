@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
+import gc
 import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -336,26 +337,66 @@ async def _shutdown() -> list[str]:
 
 
 async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[str]:
-    """Cancel ``tasks``, give them ``CANCEL_GRACE`` s to finish; describe the leftovers.
+    """Stop ``tasks`` (pending at the end of a test); describe the leftovers.
 
-    Each task not already on its way out is described, and each that did not
-    stop in time is described again, saying so.
+    A leftover is a task still pending that nobody asked to stop. The verdict
+    must not depend on scheduling or on when the garbage collector runs:
+
+    1. Tasks already on their way out (cancelled, not yet finished) get up to
+       ``CANCEL_GRACE`` s to finish first: their owner is stopping them, and
+       they may cancel and await children of their own in turn (Channels'
+       consumers do, one child after the other).
+    2. If a task is still pending that nobody asked to stop, the garbage
+       collector runs once: an owner kept alive only by a reference cycle
+       (a communicator, whose ``__del__`` cancels its application) then stops
+       its tasks, and step 1 runs again.
+    3. Each task still pending and not on its way out is a leftover. Every
+       pending task is then cancelled and gets ``CANCEL_GRACE`` s to finish;
+       each that does not is described again, saying so.
     """
+    await _let_stopping_tasks_finish(tasks)
+    if any(_forgotten(task) for task in tasks):
+        gc.collect()
+        await _let_stopping_tasks_finish(tasks)
     leftovers = [
-        describe_task(task)
-        for task in tasks
-        if isinstance(task, asyncio.Task) and not cancel_requested(task)
+        describe_task(task) for task in tasks if isinstance(task, asyncio.Task) and _forgotten(task)
     ]
-    for task in tasks:
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
         task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=CANCEL_GRACE)
+    if pending:
+        await asyncio.wait(pending, timeout=CANCEL_GRACE)
     leftovers.extend(
         f"{describe_task(task)}\n  (it did not stop when cancelled)"
-        for task in tasks
+        for task in pending
         if not task.done() and isinstance(task, asyncio.Task)
     )
     return leftovers
+
+
+def _forgotten(task: asyncio.Future[Any]) -> bool:
+    """Whether ``task`` is still pending and nobody asked it to stop."""
+    return isinstance(task, asyncio.Task) and not task.done() and not cancel_requested(task)
+
+
+async def _let_stopping_tasks_finish(tasks: Sequence[asyncio.Future[Any]]) -> None:
+    """Wait up to ``CANCEL_GRACE`` s for the tasks among ``tasks`` that are being cancelled.
+
+    Waits again for those that their owners cancel meanwhile (a task stopping
+    its children), until none is left stopping or the grace is over.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CANCEL_GRACE
+    while True:
+        stopping = [
+            task
+            for task in tasks
+            if isinstance(task, asyncio.Task) and not task.done() and cancel_requested(task)
+        ]
+        remaining = deadline - loop.time()
+        if not stopping or remaining <= 0:
+            return
+        await asyncio.wait(stopping, timeout=remaining)
 
 
 class ServedTest(_ServesDatabase):

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from . import _stdlib
+from . import _asgiref, _stdlib
 
 __unittest = True  # See _tracebacks: a failure raised here shows the caller's code.
 
@@ -58,6 +58,7 @@ class DatabaseWorker(Executor):
             target=self._work, name="django-async-testcase database worker", daemon=True
         )
         self.thread.start()
+        _asgiref.join_executor_chain(self)
 
     def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
         if threading.current_thread() is self.thread:

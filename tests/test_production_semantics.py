@@ -20,6 +20,7 @@ SEMANTICS = [
     "test_view_shares_an_event_with_the_test",
     "test_cancellation_reaches_the_view",
     "test_view_writes_in_the_test_transaction",
+    "test_views_background_task_uses_the_orm_after_the_response",
     "test_request_factory_view_runs_on_the_test_loop",
     "test_asgi_app_through_httpx_runs_on_the_test_loop",
     "test_loop_runs_while_sync_code_waits_for_a_task",

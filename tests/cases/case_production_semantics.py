@@ -15,10 +15,12 @@ import threading
 import time
 import unittest
 
+import asgiref
 import django
 import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django import test as django_test
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -30,6 +32,10 @@ from django.urls import path
 from django_async_testcase import AsyncTestCase, AsyncTransactionTestCase, timeout
 from tests.cases.log import connection_thread, log
 from tests.testapp.models import Item
+
+# asgiref >= 3.9 sends a thread-sensitive call of a task that outlived its
+# async_to_sync call to the closest executor still running.
+ASGIREF_WALKS_EXECUTORS = tuple(map(int, asgiref.__version__.split(".")[:2])) >= (3, 9)
 
 # What the views saw, for the test that called them (one test at a time).
 SEEN = {}
@@ -79,6 +85,18 @@ async def leftover_view(request):
     return JsonResponse({})
 
 
+async def background_view(request):
+    # A task that outlives the request, then uses the ORM. Behind a sync-only
+    # middleware it is made inside an async_to_sync call that has returned by
+    # the time it runs its query (asgiref then walks its executor chain).
+    async def later():
+        await SEEN["event"].wait()
+        return await Item.objects.acreate(name="background")
+
+    SEEN["task"] = asyncio.create_task(later())
+    return JsonResponse({})
+
+
 async def foreign_thread_view(request):
     await asyncio.to_thread(Item.objects.count)
     return JsonResponse({})
@@ -91,6 +109,7 @@ urlpatterns = [
     path("write/", write_view),
     path("leftover/", leftover_view),
     path("foreign/", foreign_thread_view),
+    path("background/", background_view),
 ]
 
 MIDDLEWARE = [
@@ -134,6 +153,18 @@ class Semantics:
         response = await self.async_client.get("/write/?name=view")
         self.assertEqual(await Item.objects.filter(pk=response.json()["pk"]).acount(), 1)
         self.assertEqual(SEEN["view_connection"], "MainThread")
+
+    async def test_views_background_task_uses_the_orm_after_the_response(self):
+        SEEN["event"] = asyncio.Event()
+        await self.async_client.get("/background/")
+        SEEN["event"].set()
+        if ASGIREF_WALKS_EXECUTORS or "SyncOnlyMiddleware" not in str(settings.MIDDLEWARE):
+            item = await asyncio.wait_for(SEEN["task"], 5)
+            self.assertEqual(await Item.objects.filter(pk=item.pk).acount(), 1)
+        else:
+            # asgiref 3.8 cannot send the call anywhere once async_to_sync has returned.
+            with self.assertRaisesRegex(RuntimeError, "already quit or is broken"):
+                await asyncio.wait_for(SEEN["task"], 5)
 
     async def test_request_factory_view_runs_on_the_test_loop(self):
         await loop_view(AsyncRequestFactory().get("/loop/"))
