@@ -15,12 +15,10 @@ import threading
 import time
 import unittest
 
-import asgiref
 import django
 import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django import test as django_test
-from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -32,10 +30,6 @@ from django.urls import path
 from django_async_testcase import AsyncTestCase, AsyncTransactionTestCase, timeout
 from tests.cases.log import connection_thread, log
 from tests.testapp.models import Item
-
-# asgiref >= 3.9 sends a thread-sensitive call of a task that outlived its
-# async_to_sync call to the closest executor still running.
-ASGIREF_WALKS_EXECUTORS = tuple(map(int, asgiref.__version__.split(".")[:2])) >= (3, 9)
 
 # What the views saw, for the test that called them (one test at a time).
 SEEN = {}
@@ -91,7 +85,9 @@ async def background_view(request):
     # the time it runs its query (asgiref then walks its executor chain).
     async def later():
         await SEEN["event"].wait()
-        return await Item.objects.acreate(name="background")
+        item = await Item.objects.acreate(name="background")
+        SEEN["background_connection"] = await sync_to_async(connection_thread)()
+        return item
 
     SEEN["task"] = asyncio.create_task(later())
     return JsonResponse({})
@@ -158,13 +154,9 @@ class Semantics:
         SEEN["event"] = asyncio.Event()
         await self.async_client.get("/background/")
         SEEN["event"].set()
-        if ASGIREF_WALKS_EXECUTORS or "SyncOnlyMiddleware" not in str(settings.MIDDLEWARE):
-            item = await asyncio.wait_for(SEEN["task"], 5)
-            self.assertEqual(await Item.objects.filter(pk=item.pk).acount(), 1)
-        else:
-            # asgiref 3.8 cannot send the call anywhere once async_to_sync has returned.
-            with self.assertRaisesRegex(RuntimeError, "already quit or is broken"):
-                await asyncio.wait_for(SEEN["task"], 5)
+        item = await asyncio.wait_for(SEEN["task"], 5)
+        self.assertEqual(await Item.objects.filter(pk=item.pk).acount(), 1)
+        self.assertEqual(SEEN["background_connection"], "MainThread")
 
     async def test_request_factory_view_runs_on_the_test_loop(self):
         await loop_view(AsyncRequestFactory().get("/loop/"))
