@@ -115,8 +115,7 @@ def join_executor_chain(executor: Executor) -> None:
     still running, reading ``_work_ready``, ``_broken`` and ``_work_items`` of
     each. These attributes let the walk end at the worker, which serves the
     call in the test's transaction, as the test's thread serves it under
-    ``django.test.TestCase``. (asgiref 3.8 has no walk: it raises "already quit
-    or is broken", under Django's class too.)
+    ``django.test.TestCase``. (asgiref 3.8 has no such walk and never reads them.)
     Private asgiref API (3.9 to 3.13), covered by
     tests/test_production_semantics.py (test_views_background_task_uses_the_orm_after_the_response).
     """
