@@ -40,14 +40,15 @@ FAILURES = {
         [
             "AsyncTestTimeout",
             "timed out after 1 s (FrozenClockTests.async_timeout = 1)",
-            "The event loop's clock did not advance with real time",
-            "Is time frozen?",
+            "The event loop's clock jumped about ",
+            " years ",
+            "a frozen or moved clock is the cause",
             "real_asyncio=True",
         ],
     ),
     "FrozenClassTests.test_frozen_for_the_class": (
         "failed",
-        ["timed out after 1 s", "it moved 0 s while", "real_asyncio=True"],
+        ["timed out after 1 s", "The event loop's clock stood still while", "real_asyncio=True"],
     ),
     "MethodSettingTimeoutTests.test_hangs": (
         "failed",
