@@ -168,10 +168,14 @@ class _AsyncTestMixin:
             forgotten = asyncio.iscoroutine(returned)
             if forgotten:
                 returned.close()  # Already reported here; no "never awaited" warning.
-            raise TypeError(
-                f"{self} returned {returned!r}; a test method must return None"
-                + (" (was an await forgotten?)" if forgotten else "")
-                + "."
+            # From the test's first line: the traceback shows the user's code only.
+            _tracebacks.raise_at_code(
+                TypeError(
+                    f"{self} returned {returned!r}; a test method must return None"
+                    + (" (was an await forgotten?)" if forgotten else "")
+                    + "."
+                ),
+                _checks.code_of(method),
             )
 
     def _callTearDown(self) -> None:
