@@ -54,6 +54,10 @@ def note_forgotten_awaits(call: pytest.CallInfo[Any]) -> None:
         note(call.excinfo.value)
 
 
+class CommittingFixtureWarning(UserWarning):
+    """A fixture's database writes escape every test's transaction."""
+
+
 #: What the warning says about a module- or session-scoped async fixture that unblocks the DB.
 WIDE_FIXTURE_WARNING = (
     "The {scope}-scoped async fixture {name!r} uses django_db_blocker.unblock(): what it "
@@ -75,9 +79,10 @@ def warn_wide_async_fixture(fixturedef: pytest.FixtureDef[Any]) -> None:
         and "django_db_blocker" in fixturedef.argnames
         and (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func))
     ):
-        warnings.warn(
-            pytest.PytestWarning(
-                WIDE_FIXTURE_WARNING.format(scope=fixturedef.scope, name=fixturedef.argname)
-            ),
-            stacklevel=1,
+        code = getattr(func, "__code__", None)
+        warnings.warn_explicit(
+            WIDE_FIXTURE_WARNING.format(scope=fixturedef.scope, name=fixturedef.argname),
+            CommittingFixtureWarning,
+            filename=code.co_filename if code else "<fixture>",
+            lineno=code.co_firstlineno if code else 0,
         )
