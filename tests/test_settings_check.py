@@ -12,7 +12,7 @@ import sys
 from django.test import SimpleTestCase
 
 from tests.cases import case_settings as cases
-from tests.harness import ROOT, Cases, CaseRunsTests, case_env, uses
+from tests.harness import ROOT, CaseRunsTests, Cases, case_env, uses
 
 BAD = "tests.settings_bad_timeout"
 MESSAGE = "settings.ASYNC_TESTCASE_TIMEOUT must be a positive, finite number of seconds"
