@@ -262,7 +262,8 @@ class AsyncTransactionTestCase(QueryToolsMixin, _AsyncTestMixin, django_test.Tra
     """:class:`django.test.TransactionTestCase` with async hooks and one event loop per test.
 
     The database is flushed after each test, as in Django's class; database
-    calls from async code run on the test's thread.
+    calls from async code run on the test's database worker, with the test
+    thread's connections.
     """
 
 
