@@ -48,7 +48,7 @@ def check_settings(config: pytest.Config, ini_name: str) -> None:
 
 def note_forgotten_awaits(call: pytest.CallInfo[Any]) -> None:
     """Before a failure's report is made: name the coroutines its test never awaited."""
-    if call.excinfo is not None:
+    if call.excinfo is not None and isinstance(call.excinfo.value, Exception):
         from .guards._forgotten_awaits import note_forgotten_awaits as note
 
         note(call.excinfo.value)

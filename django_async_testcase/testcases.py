@@ -164,7 +164,7 @@ class _AsyncTestMixin:
         try:
             test_loop.run_sync(self.setUp)  # type: ignore[attr-defined]
             self._callAsyncHook("asyncSetUp")
-        except BaseException as exc:
+        except Exception as exc:
             note_forgotten_awaits(exc)
             raise
 
@@ -174,7 +174,7 @@ class _AsyncTestMixin:
                 returned = method()  # Runs the coroutine in the test's context.
             else:
                 returned = self._requireTestLoop().run_sync(method)
-        except BaseException as exc:
+        except Exception as exc:
             note_forgotten_awaits(exc)
             raise
         if returned is not None:
@@ -196,7 +196,7 @@ class _AsyncTestMixin:
             self._callAsyncHook("asyncTearDown")
             _checks.check_sync_test_hook(self, "tearDown")
             self._requireTestLoop().run_sync(self.tearDown)  # type: ignore[attr-defined]
-        except BaseException as exc:
+        except Exception as exc:
             note_forgotten_awaits(exc)
             raise
 
@@ -206,7 +206,7 @@ class _AsyncTestMixin:
                 self._requireTestLoop().run(function(*args, **kwargs))
             else:
                 self._requireTestLoop().run_sync(function, *args, **kwargs)
-        except BaseException as exc:
+        except Exception as exc:
             note_forgotten_awaits(exc)
             raise
 

@@ -67,6 +67,16 @@ class ForgottenAwaitNoteTests(SimpleTestCase):
         if sys.version_info >= (3, 11):
             self.assertEqual(len(exc.__notes__), 1)
 
+    def test_a_skip_is_left_alone(self):
+        try:
+            later = get_page()
+            raise unittest.SkipTest("not today")
+        except unittest.SkipTest as exc:
+            note_forgotten_awaits(exc)
+            self.assertEqual(str(exc), "not today")
+            self.assertFalse(getattr(exc, "__notes__", None))
+        later.close()
+
     def test_a_started_coroutine_is_not_named(self):
         try:
             awaited = get_page()

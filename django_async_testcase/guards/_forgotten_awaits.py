@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import types
+import unittest
 from typing import Any
 
 from .._compat import add_note
@@ -28,10 +29,12 @@ _NOTED = "_django_async_testcase_noted"
 def note_forgotten_awaits(exc: BaseException) -> None:
     """Add a note to ``exc`` naming the unstarted coroutines of its user frames; close them.
 
+    Not to a skip: that is no failure.
+
     Closed, they give no "never awaited" warning later (at the interpreter's
     exit, or from the guard): the failure says it.
     """
-    if getattr(exc, _NOTED, False):
+    if getattr(exc, _NOTED, False) or isinstance(exc, unittest.SkipTest):
         return
     try:
         setattr(exc, _NOTED, True)
