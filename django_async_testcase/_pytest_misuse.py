@@ -33,10 +33,12 @@ def check_settings(config: pytest.Config, ini_name: str) -> None:
                 f"The {ini_name} ini option must be a positive, finite number of seconds "
                 f"(or unset: no limit), got {ini!r}."
             )
-    if "django" in sys.modules:
+    if "django" in sys.modules:  # pytest-django has configured Django, or nobody has.
         from django.conf import settings
 
-        if settings.configured:
+        value = getattr(settings, "ASYNC_TESTCASE_TIMEOUT", None) if settings.configured else None
+        if value is not None and not _plain_seconds(value):
+            # Only now: the check imports the library's Django modules.
             from .checks import check_settings as django_check
 
             problems += [f"{e.msg} {e.hint or ''}".strip() for e in django_check()]
@@ -44,6 +46,11 @@ def check_settings(config: pytest.Config, ini_name: str) -> None:
         raise pytest.UsageError(
             "django-async-testcase: " + "\n".join(problems) + " (No test was run.)"
         )
+
+
+def _plain_seconds(value: Any) -> bool:
+    """Whether ``value`` is a positive, finite int or float (the common, valid case)."""
+    return type(value) in (int, float) and 0 < value < float("inf")
 
 
 def note_forgotten_awaits(call: pytest.CallInfo[Any]) -> None:
