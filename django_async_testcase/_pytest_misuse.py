@@ -67,12 +67,13 @@ class CommittingFixtureWarning(UserWarning):
 
 #: What the warning says about a module- or session-scoped async fixture that unblocks the DB.
 WIDE_FIXTURE_WARNING = (
-    "The {scope}-scoped async fixture {name!r} uses django_db_blocker.unblock(): what it "
-    "writes is committed, outside every test's transaction, and is not rolled back (on "
-    "PostgreSQL the test database may not be dropped at the end: asgiref's thread keeps a "
-    "connection to it). Make the fixture function-scoped (then its rows are rolled back with "
-    "each test), or a sync fixture that runs on pytest's thread, and delete its rows in its "
-    "tear-down. See 'Limitations' in django-async-testcase's pytest functions docs."
+    "The {scope}-scoped async fixture {name!r} uses django_db_blocker: what it writes "
+    "under django_db_blocker.unblock() is committed, outside every test's transaction, and "
+    "is never rolled back; on PostgreSQL the test database may not be dropped at the end "
+    "(asgiref's thread keeps a connection to it). Make it a function-scoped fixture that "
+    "asks for `db` (its rows are then rolled back with each test), or a sync fixture (it "
+    "runs on pytest's thread) that deletes its rows in its tear-down. See 'Limitations' in "
+    "django-async-testcase's docs on pytest functions."
 )
 
 

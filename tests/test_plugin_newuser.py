@@ -7,7 +7,10 @@ tests/test_pytest_plugin.py), with the plugin and without it (the control).
 from tests.test_pytest_plugin import CASES, PluginSessionTestCase, run_pytest
 
 FILE = f"{CASES}/test_newuser.py"
-WIDE_FIXTURE = "The module-scoped async fixture 'module_rows' uses django_db_blocker.unblock()"
+WIDE_FIXTURE = (
+    "The module-scoped async fixture 'module_rows' uses django_db_blocker: what it writes "
+    "under django_db_blocker.unblock() is committed"
+)
 
 
 class NewUserPluginTests(PluginSessionTestCase):
@@ -47,7 +50,7 @@ class NewUserPluginTests(PluginSessionTestCase):
     def test_wide_async_fixture_that_unblocks_the_database_warns(self):
         session = self.session
         self.assertEqual(session.output.count(WIDE_FIXTURE), 1, session)
-        self.assertIn("Make the fixture function-scoped", session.output)
+        self.assertIn("Make it a function-scoped fixture that asks for `db`", session.output)
         self.assertIn("CommittingFixtureWarning", session.output)
         self.assertIn("test_newuser.py:", session.output)  # Points at the fixture.
 
