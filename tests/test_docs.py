@@ -169,10 +169,11 @@ class DocsExamplesTests(SimpleTestCase):
             name = f"case_{kind.replace('-', '_')}"
             cls.sources[kind] = as_module(blocks)
             (package / f"{name}.py").write_text(cls.sources[kind])
-            runners = ("pytest",) if kind == "testable-pytest" else RUNNERS
-            started[kind] = [
-                start_cases(f"tests.cases.{package.name}.{name}", runner) for runner in runners
-            ]
+            module = f"tests.cases.{package.name}.{name}"
+            if kind == "testable-pytest":  # pytest-asyncio's default mode, said explicitly.
+                started[kind] = [start_cases(module, "pytest", "--asyncio-mode=strict")]
+            else:
+                started[kind] = [start_cases(module, runner) for runner in RUNNERS]
         for kind, runs in started.items():
             cls.runs[kind] = {run.runner: run for run in map(finish, runs)}
 
