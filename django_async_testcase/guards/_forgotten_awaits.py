@@ -29,10 +29,8 @@ _NOTED = "_django_async_testcase_noted"
 def note_forgotten_awaits(exc: BaseException) -> None:
     """Add a note to ``exc`` naming the unstarted coroutines of its user frames; close them.
 
-    Not to a skip: that is no failure.
-
     Closed, they give no "never awaited" warning later (at the interpreter's
-    exit, or from the guard): the failure says it.
+    exit, or from the guard): the failure says it. A skip is no failure: left alone.
     """
     if getattr(exc, _NOTED, False) or isinstance(exc, unittest.SkipTest):
         return
