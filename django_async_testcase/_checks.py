@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import types
+import unittest
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 from django.test import TestCase
+
+from ._tracebacks import raise_at_code
 
 # The checks raise on the test's behalf: keep their frames out of tracebacks.
 __unittest = True
@@ -52,7 +56,29 @@ def async_class_hook_errors(cls: type) -> list[str]:
             f"{cls.__qualname__}.asyncSetUpTestData would never run: only AsyncTestCase "
             f"runs it. Use asyncSetUp, or subclass AsyncTestCase."
         )
-    return errors + class_attribute_errors(cls)
+    return errors + _mixin_errors(cls) + class_attribute_errors(cls)
+
+
+def _mixin_errors(cls: type) -> list[str]:
+    """A message if ``unittest.IsolatedAsyncioTestCase`` comes before the library's hooks.
+
+    Its ``_callSetUp`` and the rest would then run the async hooks on a loop
+    of its own, outside the test's transaction (rows commit and leak). Behind
+    the library's class it is harmless: the library's hooks win.
+    """
+    mro = cls.__mro__
+    mixin = unittest.IsolatedAsyncioTestCase
+    ours = next((k for k in mro if "_callAsyncHook" in vars(k)), None)
+    if mixin not in mro or ours is None or mro.index(mixin) > mro.index(ours):
+        return []
+    return [
+        f"{cls.__qualname__} puts unittest.IsolatedAsyncioTestCase in front of "
+        f"django-async-testcase's class, whose async hooks it would replace: the test would "
+        f"run outside its transaction, and what it writes would be committed. Remove "
+        f"IsolatedAsyncioTestCase from the bases of {cls.__qualname__}: the library's "
+        f"classes already have its hooks (asyncSetUp, asyncTearDown, addAsyncCleanup, "
+        f"enterAsyncContext)."
+    ]
 
 
 # Class attributes that must be True or False (asyncio_debug may also be None).
@@ -117,25 +143,46 @@ def check_async_test_data(cls: type) -> None:
 
 
 def check_sync_test_hook(test: Any, name: str) -> None:
-    """Raise TypeError if ``test.<name>`` (setUp or tearDown) is a coroutine function."""
-    if iscoroutinefunction(getattr(test, name)):
-        raise TypeError(
-            f"{type(test).__qualname__}.{name} is defined with `async def`, so its "
-            f"body would never run. Define `async def {_SYNC_ONLY_TEST_HOOKS[name]}"
-            f"(self)` instead."
+    """Raise TypeError if ``test.<name>`` (setUp or tearDown) is a coroutine function.
+
+    Raised from the hook's first line (see ``_tracebacks.raise_at``): the
+    traceback shows the user's definition, under pytest too.
+    """
+    __tracebackhide__ = True
+    hook = getattr(test, name)
+    if iscoroutinefunction(hook):
+        raise_at_code(
+            TypeError(
+                f"{type(test).__qualname__}.{name} is defined with `async def`, so its "
+                f"body would never run. Define `async def {_SYNC_ONLY_TEST_HOOKS[name]}"
+                f"(self)` instead."
+            ),
+            code_of(hook),
         )
 
 
 def check_async_hook(test: Any, name: str) -> None:
     """Raise TypeError if ``test.<name>`` (asyncSetUp or asyncTearDown) is not async."""
-    if not is_async_callable(getattr(test, name)):
+    __tracebackhide__ = True
+    hook = getattr(test, name)
+    if not is_async_callable(hook):
         sync_name = (
             name.replace("async", "").replace("SetUp", "setUp").replace("TearDown", "tearDown")
         )
-        raise TypeError(
-            f"{type(test).__qualname__}.{name} must be defined with `async def`; "
-            f"put synchronous code in {sync_name}."
+        raise_at_code(
+            TypeError(
+                f"{type(test).__qualname__}.{name} must be defined with `async def`; "
+                f"put synchronous code in {sync_name}."
+            ),
+            code_of(hook),
         )
+
+
+def code_of(func: Any) -> types.CodeType | None:
+    """The code of the user's function behind ``func`` (a method, an async test's wrapper)."""
+    func = getattr(func, "__func__", func)
+    func = getattr(func, COROUTINE_ATTR, func)
+    return getattr(func, "__code__", None)
 
 
 def check_async_cleanup(func: Any) -> None:

@@ -91,3 +91,23 @@ else:
     ) -> asyncio.Task[_T]:
         """A task, as ``loop.create_task`` makes one, that remembers being asked to cancel."""
         return _Task(coro, loop=loop, **kwargs)
+
+
+if sys.version_info >= (3, 11):
+
+    def add_note(exc: BaseException, note: str) -> None:
+        """Add ``note`` to ``exc``: tracebacks print it below the exception's message."""
+        exc.add_note(note)
+
+else:
+
+    def add_note(exc: BaseException, note: str) -> None:
+        """Python 3.10 prints no notes: append ``note`` to the message itself.
+
+        An exception whose message is not its one string argument gets the
+        note as its cause instead, which both runners print above it.
+        """
+        if len(exc.args) == 1 and isinstance(exc.args[0], str) and str(exc) == exc.args[0]:
+            exc.args = (f"{exc.args[0]}\n{note}",)
+        elif exc.__cause__ is None and exc.__context__ is None:
+            exc.__cause__ = RuntimeWarning(note)

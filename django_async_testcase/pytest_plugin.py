@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import _pytest_misuse
+
 if TYPE_CHECKING:
     from ._engine import ServedTest
     from .guards._database import DatabaseGuard
@@ -278,6 +280,7 @@ def _budget(item: pytest.Item, function: Any) -> Budget | None:
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Generator[Any]:
     from . import _pytest_django
 
+    _pytest_misuse.warn_wide_async_fixture(fixturedef)
     name = fixturedef.argname
     if name == _pytest_django.DB_HELPER_FIXTURE:
         result = yield
@@ -500,3 +503,17 @@ def _in_served_coroutine(state: _DatabaseTest) -> bool:
         and threading.current_thread() is state.served.thread
         and state.served.worker is not None
     )
+
+
+# --- Mistakes reported once or named (issue 18): one line each, see _pytest_misuse ---
+# (pytest_fixture_setup above also calls _pytest_misuse.warn_wide_async_fixture.)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _pytest_misuse.check_settings(session.config, TIMEOUT_INI)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[Any]:
+    _pytest_misuse.note_forgotten_awaits(call)
+    return (yield)

@@ -13,14 +13,19 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks, _django, _stdlib, _tracebacks, _worker, guards
+from . import _checks, _django, _stdlib, _tracebacks, _worker, checks, guards
 from ._engine import LoopFactory, TestLoop
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
+from .guards._forgotten_awaits import note_forgotten_awaits
 
 __unittest = True  # See _tracebacks.
 
 _T = TypeVar("_T")
+
+# manage.py test runs the system checks after importing the tests: a suite that
+# uses these classes gets the check of ASYNC_TESTCASE_TIMEOUT before any test runs.
+checks.register()
 
 
 class _AsyncTestMixin:
@@ -156,34 +161,54 @@ class _AsyncTestMixin:
         test_loop.open()
         self.addCleanup(test_loop.close)  # type: ignore[attr-defined]  # The first cleanup runs last.
         _checks.check_sync_test_hook(self, "setUp")
-        test_loop.run_sync(self.setUp)  # type: ignore[attr-defined]
-        self._callAsyncHook("asyncSetUp")
+        try:
+            test_loop.run_sync(self.setUp)  # type: ignore[attr-defined]
+            self._callAsyncHook("asyncSetUp")
+        except Exception as exc:
+            note_forgotten_awaits(exc)
+            raise
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
-        if hasattr(method, _checks.COROUTINE_ATTR):
-            returned = method()  # Runs the coroutine in the test's context.
-        else:
-            returned = self._requireTestLoop().run_sync(method)
+        try:
+            if hasattr(method, _checks.COROUTINE_ATTR):
+                returned = method()  # Runs the coroutine in the test's context.
+            else:
+                returned = self._requireTestLoop().run_sync(method)
+        except Exception as exc:
+            note_forgotten_awaits(exc)
+            raise
         if returned is not None:
             forgotten = asyncio.iscoroutine(returned)
             if forgotten:
                 returned.close()  # Already reported here; no "never awaited" warning.
-            raise TypeError(
-                f"{self} returned {returned!r}; a test method must return None"
-                + (" (was an await forgotten?)" if forgotten else "")
-                + "."
+            # From the test's first line: the traceback shows the user's code only.
+            _tracebacks.raise_at_code(
+                TypeError(
+                    f"{self} returned {returned!r}; a test method must return None"
+                    + (" (was an await forgotten?)" if forgotten else "")
+                    + "."
+                ),
+                _checks.code_of(method),
             )
 
     def _callTearDown(self) -> None:
-        self._callAsyncHook("asyncTearDown")
-        _checks.check_sync_test_hook(self, "tearDown")
-        self._requireTestLoop().run_sync(self.tearDown)  # type: ignore[attr-defined]
+        try:
+            self._callAsyncHook("asyncTearDown")
+            _checks.check_sync_test_hook(self, "tearDown")
+            self._requireTestLoop().run_sync(self.tearDown)  # type: ignore[attr-defined]
+        except Exception as exc:
+            note_forgotten_awaits(exc)
+            raise
 
     def _callCleanup(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
-        if _checks.is_async_callable(function):
-            self._requireTestLoop().run(function(*args, **kwargs))
-        else:
-            self._requireTestLoop().run_sync(function, *args, **kwargs)
+        try:
+            if _checks.is_async_callable(function):
+                self._requireTestLoop().run(function(*args, **kwargs))
+            else:
+                self._requireTestLoop().run_sync(function, *args, **kwargs)
+        except Exception as exc:
+            note_forgotten_awaits(exc)
+            raise
 
     def _callAsyncHook(self, name: str) -> None:
         hook = getattr(self, name)
@@ -237,7 +262,8 @@ class AsyncTransactionTestCase(QueryToolsMixin, _AsyncTestMixin, django_test.Tra
     """:class:`django.test.TransactionTestCase` with async hooks and one event loop per test.
 
     The database is flushed after each test, as in Django's class; database
-    calls from async code run on the test's thread.
+    calls from async code run on the test's database worker, with the test
+    thread's connections.
     """
 
 

@@ -51,10 +51,16 @@ RUNNERS = ("unittest", "pytest")
 JOBS = int(os.environ.get("DAT_CASE_JOBS") or (os.cpu_count() or 1) + 1)
 #: Arguments given to every pytest run of a case module. ``-o addopts=`` drops
 #: the project's own addopts: a case run must not depend on pytest-xdist, which
-#: is also turned off unless the run asks for it (``-n``).
+#: is also turned off unless the run asks for it (``-n``). The plugins of
+#: pytest-factoryboy and Faker, which no case module uses, are off: importing
+#: Faker took about half a second of each run.
 PYTEST_ARGS = (
     "-o",
     "addopts=",
+    "-p",
+    "no:pytest-factoryboy",
+    "-p",
+    "no:faker",
     "-p",
     "tests.pytest_record",
     "-p",

@@ -8,7 +8,12 @@ Every ``.. code-block:: python`` in docs/*.rst carries a class:
   the backend this run uses.
 - ``testable-misuse``: test classes that must fail, followed by a
   ``.. code-block:: text`` holding the error message the runner must print.
-- ``untested``: code that cannot run here (settings, other libraries' APIs).
+- ``testable-pytest``: pytest test functions that must pass. They are written
+  into one test file and run by pytest with pytest-django, pytest-asyncio in
+  its default (strict) mode and the plugin.
+
+None is exempt: a Python block that could not run here is not an example (a
+before/after change is shown as a ``diff`` block).
 """
 
 import ast
@@ -20,10 +25,10 @@ from pathlib import Path
 
 from django.test import SimpleTestCase
 
-from tests.harness import ROOT, RUNNERS, run_both
+from tests.harness import ROOT, RUNNERS, finish, start_cases
 
 DOCS = ROOT / "docs"
-KINDS = ("testable", "testable-misuse", "untested")
+KINDS = ("testable", "testable-misuse", "testable-pytest")
 
 
 @dataclass
@@ -131,6 +136,15 @@ def expected_tests(source: str) -> list:
     ]
 
 
+def expected_functions(source: str) -> list:
+    """The names of the module's top-level test functions."""
+    return [
+        node.name
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    ]
+
+
 def _normalize(text: str) -> str:
     return " ".join(text.split())
 
@@ -149,13 +163,19 @@ class DocsExamplesTests(SimpleTestCase):
         package.mkdir()
         cls.addClassCleanup(shutil.rmtree, package)
         (package / "__init__.py").write_text("")
-        cls.sources, cls.runs = {}, {}
-        for kind in ("testable", "testable-misuse"):
+        cls.sources, cls.runs, started = {}, {}, {}
+        for kind in KINDS:
             blocks = [block for page in cls.pages for block in page.of_kind(kind)]
             name = f"case_{kind.replace('-', '_')}"
             cls.sources[kind] = as_module(blocks)
             (package / f"{name}.py").write_text(cls.sources[kind])
-            cls.runs[kind] = run_both(f"tests.cases.{package.name}.{name}")
+            module = f"tests.cases.{package.name}.{name}"
+            if kind == "testable-pytest":  # pytest-asyncio's default mode, said explicitly.
+                started[kind] = [start_cases(module, "pytest", "--asyncio-mode=strict")]
+            else:
+                started[kind] = [start_cases(module, runner) for runner in RUNNERS]
+        for kind, runs in started.items():
+            cls.runs[kind] = {run.runner: run for run in map(finish, runs)}
 
     def test_every_python_block_says_whether_it_is_tested(self):
         self.assertTrue(self.pages)
@@ -192,3 +212,11 @@ class DocsExamplesTests(SimpleTestCase):
                 for message in messages:
                     found = re.search(_pattern(message), output)
                     self.assertTrue(found, f"not printed: {message!r}\n{run.output}")
+
+    def test_pytest_examples_pass_in_strict_mode(self):
+        expected = expected_functions(self.sources["testable-pytest"])
+        self.assertGreaterEqual(len(expected), 4)
+        run = self.runs["testable-pytest"]["pytest"]
+        passed = [r["test"].rsplit(".", 1)[-1] for r in run.records if r["outcome"] == "passed"]
+        self.assertEqual(sorted(passed), sorted(expected), run.output)
+        self.assertEqual(run.returncode, 0, run.output)

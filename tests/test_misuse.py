@@ -30,6 +30,12 @@ CLASS_ERRORS = {
         "plain classmethod",
         "`async def asyncSetUpTestData(cls)`",
     ],
+    "MixinInFront": [
+        "MixinInFront puts unittest.IsolatedAsyncioTestCase in front of "
+        "django-async-testcase's class",
+        "what it writes would be committed",
+        "Remove IsolatedAsyncioTestCase from the bases of MixinInFront",
+    ],
 }
 
 # test: words its error must contain.
@@ -83,6 +89,7 @@ class MisuseTests(CaseModuleTests):
         cases.AsyncSetUpClassInherited,
         cases.AsyncTearDownClassDefined,
         cases.AsyncSetUpTestDataDefined,
+        cases.MixinInFront,
     )
     def test_async_class_hooks_are_class_errors_naming_the_fix(self):
         for run in self.each_run():
@@ -114,12 +121,31 @@ class MisuseTests(CaseModuleTests):
                     for word in words:
                         self.assertIn(word, details)
                     self.assertIn("TypeError", details)
+                    # Clean under pytest too (issue 18): the user's line, none of the machinery's.
+                    self.assertIn("case_misuse.py", details)
+                    for machinery in ("case.py", "testcases.py", "_checks.py", "_tracebacks.py"):
+                        self.assertNotIn(f'{machinery}"', details)
+                        self.assertNotIn(f"/{machinery}:", details)
+
+    @uses(cases.MixinInFront, cases.MixinBehind, cases.RowsAfterMixins)
+    def test_mixin_in_front_writes_nothing(self):
+        for run in self.each_run():
+            with self.subTest(runner=run.runner):
+                self.assertEqual(run.events_of("MixinInFront.test_it"), [])
+                self.assertEqual(
+                    [(e["test"], e["count"]) for e in run.event_data("rows")],
+                    [("MixinBehind.test_it", 1), ("RowsAfterMixins.test_it", 0)],
+                    run.output,
+                )
+                # The test database was dropped (PostgreSQL refuses while a connection is left).
+                self.assertNotIn("being accessed by other users", run.output)
+                self.assertNotIn("Error when trying to teardown", run.output)
 
     def test_misused_hook_bodies_never_run(self):
         for run in self.each_run():
             # Only the test whose tearDown is misused gets as far as its body.
             self.assertEqual(
-                [(e["test"], e["event"]) for e in run.events],
+                [(e["test"], e["event"]) for e in run.events if e["event"] != "rows"],
                 [("AsyncTearDownDefined.test_it", "test body ran")],
                 run.output,
             )

@@ -40,14 +40,15 @@ FAILURES = {
         [
             "AsyncTestTimeout",
             "timed out after 1 s (FrozenClockTests.async_timeout = 1)",
-            "The event loop's clock did not advance with real time",
-            "Is time frozen?",
+            "The event loop's clock jumped about ",
+            " years ",
+            "a frozen or moved clock is the cause",
             "real_asyncio=True",
         ],
     ),
     "FrozenClassTests.test_frozen_for_the_class": (
         "failed",
-        ["timed out after 1 s", "it moved 0 s while", "real_asyncio=True"],
+        ["timed out after 1 s", "The event loop's clock stood still while", "real_asyncio=True"],
     ),
     "MethodSettingTimeoutTests.test_hangs": (
         "failed",
@@ -61,6 +62,24 @@ FAILURES = {
             "The ASGIHandler tasks are Django's",
             "the test cannot await them",
             "Let the request finish within the client's timeout",
+        ],
+    ),
+    "ForgottenAwaitTests.test_client_get_not_awaited": (
+        "error",
+        [
+            "AttributeError: 'coroutine' object has no attribute 'status_code'",
+            "Coroutine 'AsyncClient.get' was never awaited (a forgotten `await`?): `response` in "
+            "test_client_get_not_awaited() holds it, made at",
+            'case_newuser.py", line ',
+            'response = self.async_client.get("/items/")',
+        ],
+    ),
+    "ForgottenAwaitAllowedTests.test_sleep_not_awaited": (
+        "error",
+        [
+            "Coroutine 'pause' was never awaited (a forgotten `await`?): `pending` in "
+            "test_sleep_not_awaited() holds it, still unstarted at",
+            "pending.done()",
         ],
     ),
     "LoopFactoryNoneTests.test_it": (
@@ -130,6 +149,9 @@ class NewUserTests(CaseModuleTests):
             self.assertNotIn("_shutdown' was never awaited", run.output)
             self.assertNotIn("'AddAsyncCleanupWithCoroutineTests.cleanup' was never", run.output)
             self.assertNotIn("coroutine 'returns_none'", run.output)
+            # Named in their test's failure, and closed: no warning at the interpreter's exit.
+            self.assertNotIn("coroutine 'AsyncClient.get' was never awaited", run.output)
+            self.assertNotIn("coroutine 'pause' was never awaited", run.output)
 
     def test_asyncio_debug_not_a_bool_is_a_class_error(self):
         for run in self.each_run():

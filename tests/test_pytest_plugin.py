@@ -102,6 +102,9 @@ def _run_pytest(
         junit = tmp / "junit.xml"
         options = ["-c", str(ini), "--rootdir", str(ROOT), "-p", "no:cacheprovider"]
         options += ["-p", "no:randomly", "-W", "ignore::pytest.PytestWarning"]
+        if not any("test_factories" in str(arg) for arg in args):
+            # Only test_factories.py uses them; importing Faker takes about 0.5 s.
+            options += ["-p", "no:pytest-factoryboy", "-p", "no:faker"]
         if "-n" not in args:
             options += ["-p", "no:xdist"]
         if plugin and not entry_point_installed():

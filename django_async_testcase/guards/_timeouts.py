@@ -221,7 +221,7 @@ class Budget:
         task.cancel()
 
     def _clock_note(self, task: asyncio.Task[Any]) -> str:
-        """What to say when the loop's clock did not follow real time (time is frozen)."""
+        """What to say when the loop's clock did not follow real time (frozen or moved)."""
         real = _now() - self._started
         try:
             moved = task.get_loop().time() - self._loop_started
@@ -229,11 +229,22 @@ class Budget:
             return ""
         if abs(moved - real) <= max(0.5, real / 2):
             return ""
+        if abs(moved) < 0.001:
+            what = "stood still"
+        else:
+            # The jump in the largest unit that makes it at least 2 (e.g. "about 54 years").
+            units = [("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)]
+            size = next(
+                (f"about {abs(moved) / s:.0f} {n}" for n, s in units if abs(moved) >= 2 * s),
+                f"{abs(moved):.3g} s",
+            )
+            what = f"jumped {size} {'forward' if moved > 0 else 'back'}"
         return (
-            f"\nThe event loop's clock did not advance with real time: it moved {moved:g} s "
-            f"while {real:.3g} s passed. Is time frozen? Timers and asyncio.sleep() wait on "
-            f"that clock. freezegun needs `@freeze_time(..., real_asyncio=True)` in async "
-            f"tests; time-machine leaves the loop's clock alone."
+            f"\nThe event loop's clock {what} while {real:.3g} s of real time passed: a "
+            f"frozen or moved clock is the cause (time frozen or travelled in the test). "
+            f"Timers and asyncio.sleep() wait on that clock. freezegun needs "
+            f"`@freeze_time(..., real_asyncio=True)` in async tests; time-machine leaves the "
+            f"loop's clock alone."
         )
 
     def check(self, task: asyncio.Task[Any]) -> None:

@@ -174,7 +174,8 @@ class LoopSettingsTests(AsyncSimpleTestCase):
 
 @unittest.skipIf(uvloop is None, "uvloop is not installed")
 class UvloopTests(LeakCheck, AsyncTestCase):
-    """A third-party event loop: database calls run inline on it too."""
+    """A third-party event loop: database calls run on the test's database worker too,
+    while the loop keeps running (the other task runs during the call)."""
 
     loop_factory = None if uvloop is None else staticmethod(uvloop.new_event_loop)
 

@@ -1,7 +1,10 @@
 """Hooks defined async where unittest or Django call them synchronously."""
 
+from unittest import IsolatedAsyncioTestCase
+
 from django_async_testcase import AsyncSimpleTestCase, AsyncTestCase
 from tests.cases.log import log
+from tests.testapp.models import Item
 
 
 class AsyncSetUpDefined(AsyncSimpleTestCase):
@@ -75,3 +78,29 @@ class ReturnsValue(AsyncSimpleTestCase):
             pass
 
         return forgotten()
+
+
+# IsolatedAsyncioTestCase in front of AsyncTestCase: its hooks would replace the
+# library's, and the row would be committed (issue 18). Refused at setUpClass.
+class MixinInFront(IsolatedAsyncioTestCase, AsyncTestCase):
+    async def asyncSetUp(self):
+        await Item.objects.acreate(name="leaked by the mix-in")
+        log(self, "row written")
+
+    async def test_it(self):
+        log(self, "test body ran")
+
+
+# Behind it, harmless: the library's hooks win.
+class MixinBehind(AsyncTestCase, IsolatedAsyncioTestCase):
+    async def asyncSetUp(self):
+        await Item.objects.acreate(name="rolled back")
+
+    async def test_it(self):
+        log(self, "rows", count=await Item.objects.acount())
+
+
+# Runs after the two above under both runners (same kind of class, later name).
+class RowsAfterMixins(AsyncTestCase):
+    async def test_it(self):
+        log(self, "rows", count=await Item.objects.acount())

@@ -111,7 +111,8 @@ class QueryCounts:
         log(self, "sync context", type=type(context).__name__)
 
     async def test_loop_thread_connection_is_not_the_one_counted(self):
-        # What the helpers work around: the loop thread has its own connection.
+        # What the helpers work around: in the test's coroutine, django.db.connections
+        # gives another connection than the one the ORM uses on the database worker.
         loop_connection = connections["default"]
         test_connection = await sync_to_async(lambda: connections["default"])()
         self.assertIsNot(loop_connection, test_connection)
