@@ -66,3 +66,15 @@ else:
     def cancel_requested(task: asyncio.Task[Any]) -> bool:
         """Python 3.10 cannot tell; treat the task as a leftover."""
         return False
+
+
+if sys.version_info >= (3, 11):
+
+    def uncancel(task: asyncio.Task[Any]) -> None:
+        """Withdraw one request to cancel ``task``, once it was handled."""
+        task.uncancel()
+
+else:
+
+    def uncancel(task: asyncio.Task[Any]) -> None:
+        """Python 3.10 counts no requests: nothing to withdraw."""

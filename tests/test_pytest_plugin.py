@@ -9,6 +9,7 @@ or error the plugin prevents.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import importlib.util
 import os
@@ -531,11 +532,12 @@ class ErrorTests(PluginSessionTestCase):
         from django_async_testcase._engine import ServedTest
 
         served = ServedTest()
+        step = served.run_step("test", asyncio.sleep(0))
         with self.assertRaisesMessage(RuntimeError, self.TRIO_MESSAGE) as caught:
-            served.enter("test")
+            step.send(None)
         self.assertIn("-p no:django_async_testcase", str(caught.exception))
         self.assertIn("anyio_backend fixture returning 'asyncio'", str(caught.exception))
-        self.assertTrue(served.close())
+        served.close()
 
     @skipUnless(HAS_TRIO, "trio is not installed (it is not in the test extra)")
     def test_trio(self):
