@@ -84,8 +84,14 @@ class Watcher(Protocol):
     def opened(self, database_threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
         """The test starts (before its first step); ``database_threads()`` are its own."""
 
-    def step_started(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-        """An async step starts in ``task`` on ``loop``."""
+    def step_started(
+        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], source: object = None
+    ) -> None:
+        """An async step starts in ``task`` on ``loop``.
+
+        ``source``, if given, is the coroutine or async generator whose frames
+        show where the step waits (else ``task``'s coroutine does).
+        """
 
     def step_finished(self, task: asyncio.Task[Any], error: BaseException | None) -> None:
         """The step in ``task`` ended, raising ``error``; may raise a failure of the step."""
@@ -407,8 +413,12 @@ class ServedTest(_ServesDatabase):
         for watcher in self._watchers:
             watcher.opened(self.database_threads)
 
-    async def run_step(self, owner: str, awaitable: Awaitable[_T]) -> _T:
-        """Await ``awaitable`` as one served, watched step of the test."""
+    async def run_step(self, owner: str, awaitable: Awaitable[_T], source: object = None) -> _T:
+        """Await ``awaitable`` as one served, watched step of the test.
+
+        ``source`` is the coroutine or async generator that shows where the
+        step waits, when ``awaitable`` cannot (an async generator's ``asend``).
+        """
         __tracebackhide__ = True  # pytest: the failure starts at the user's code.
         try:
             exit = self._enter(owner)
@@ -419,7 +429,7 @@ class ServedTest(_ServesDatabase):
         loop = asyncio.get_running_loop()
         if task is not None:
             for watcher in self._watchers:
-                watcher.step_started(loop, task)
+                watcher.step_started(loop, task, awaitable if source is None else source)
         error: BaseException | None = None
         try:
             result = await awaitable

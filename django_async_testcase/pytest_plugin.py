@@ -382,7 +382,7 @@ def _serve_fixture_function(
                     if served is None:
                         value = await generator.__anext__()
                     else:
-                        value = await served.run_step(owner, generator.__anext__())
+                        value = await served.run_step(owner, generator.__anext__(), generator)
                 except StopAsyncIteration:
                     break
                 try:
@@ -391,7 +391,7 @@ def _serve_fixture_function(
                     if served is None:
                         await generator.aclose()
                     else:
-                        await served.run_step(owner, generator.aclose())
+                        await served.run_step(owner, generator.aclose(), generator)
                     raise
             if served is not None:
                 await served.settle((owner,), f"the tear-down of the fixture {name!r}")

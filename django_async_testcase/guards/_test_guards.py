@@ -64,9 +64,11 @@ class TestGuards:
         if self._never_awaited is not None:
             self._never_awaited.start()
 
-    def step_started(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    def step_started(
+        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], source: object = None
+    ) -> None:
         if self.budget is not None:
-            self.budget.watch(loop, task)
+            self.budget.watch(loop, task, source)
 
     def step_finished(self, task: asyncio.Task[Any], error: BaseException | None) -> None:
         """The step ended (raising ``error``): raise AsyncTestTimeout if the budget stopped it."""

@@ -213,30 +213,32 @@ class Budget:
         self._started = 0.0
         self._loop_started = 0.0
         self._expired: dict[int, tuple[list[traceback.FrameSummary], str]] = {}
-        # Each step being watched, by its task's id: a token and the watchdog's entry.
-        self._steps: dict[int, tuple[object, list[Any]]] = {}
+        # The step being watched in each task, by the task's id.
+        self._steps: dict[int, _Step] = {}
 
-    def watch(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    def watch(
+        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], source: object = None
+    ) -> None:
         """Cancel ``task`` if its step still runs when the budget runs out (on the loop).
 
         The step ends with ``check(task)``: a task may run several steps (anyio
-        runs a test and its fixtures in one task).
+        runs a test and its fixtures in one task). ``source`` (else the task's
+        coroutine) shows where the step waits.
         """
         if self._deadline is None:
             self._started = _now()
             self._loop_started = loop.time()
             self._deadline = self._started + self.seconds
-        step = object()
-        self._steps[id(task)] = (
-            step,
-            _watchdog.add(self._deadline, functools.partial(_wake, loop, self._expire, task, step)),
+        step = _Step(task.get_coro() if source is None else source)
+        step.entry = _watchdog.add(
+            self._deadline, functools.partial(_wake, loop, self._expire, task, step)
         )
+        self._steps[id(task)] = step
 
-    def _expire(self, task: asyncio.Task[Any], step: object) -> None:
-        watched = self._steps.get(id(task))
-        if task.done() or watched is None or watched[0] is not step:
+    def _expire(self, task: asyncio.Task[Any], step: _Step) -> None:
+        if task.done() or self._steps.get(id(task)) is not step:
             return  # The step ended meanwhile.
-        self._expired[id(task)] = (_await_stack(task.get_coro()), self._clock_note(task))
+        self._expired[id(task)] = (_await_stack(step.source), self._clock_note(task))
         self._deadline = None
         task.cancel()
 
@@ -258,9 +260,9 @@ class Budget:
 
     def check(self, task: asyncio.Task[Any]) -> None:
         """The step of ``task`` ended: raise AsyncTestTimeout if the budget cancelled it."""
-        watched = self._steps.pop(id(task), None)
-        if watched is not None:
-            _Watchdog.cancel(watched[1])
+        step = self._steps.pop(id(task), None)
+        if step is not None:
+            _Watchdog.cancel(step.entry)
         expired = self._expired.pop(id(task), None)
         if expired is not None:
             if not task.done():
@@ -278,11 +280,19 @@ class Budget:
             raise_at_code(failure, self._test_code)
 
 
+class _Step:
+    """One step being watched: what shows where it waits, and its watchdog entry."""
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+        self.entry: list[Any] = []
+
+
 def _wake(
     loop: asyncio.AbstractEventLoop,
-    expire: Callable[[asyncio.Task[Any], object], None],
+    expire: Callable[[asyncio.Task[Any], _Step], None],
     task: asyncio.Task[Any],
-    step: object,
+    step: _Step,
 ) -> None:
     """On the watchdog's thread: have ``loop`` run ``expire(task, step)``."""
     try:
@@ -361,7 +371,11 @@ def _await_stack(coro: Any) -> list[traceback.FrameSummary]:
     frames = []
     innermost = None
     while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        frame = (
+            getattr(coro, "cr_frame", None)
+            or getattr(coro, "gi_frame", None)
+            or getattr(coro, "ag_frame", None)
+        )
         if frame is None:
             break
         innermost = traceback.FrameSummary(
@@ -369,7 +383,11 @@ def _await_stack(coro: Any) -> list[traceback.FrameSummary]:
         )
         if not is_hidden_frame(frame):
             frames.append(innermost)
-        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        coro = (
+            getattr(coro, "cr_await", None)
+            or getattr(coro, "gi_yieldfrom", None)
+            or getattr(coro, "ag_await", None)
+        )
     if innermost is not None and (not frames or frames[-1] is not innermost):
         frames.append(innermost)
     return frames
