@@ -50,6 +50,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from . import _pytest_django
+
 if TYPE_CHECKING:
     from ._engine import ServedTest
     from .guards import GuardPolicy
@@ -119,8 +121,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True, wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Generator[Any]:
-    from . import _pytest_django
-
     name = fixturedef.argname
     if name == _pytest_django.DB_HELPER_FIXTURE:
         result = yield
@@ -215,8 +215,6 @@ _INI_TIMEOUT = pytest.StashKey[tuple[float | None, str] | None]()
 
 
 def _start(request: Any, fixturedef: pytest.FixtureDef[Any]) -> None:
-    from . import _pytest_django
-
     if _pytest_django.is_django_unittest(request) or fixturedef.scope != "function":
         return
     item = request.node
