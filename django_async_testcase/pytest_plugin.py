@@ -178,15 +178,24 @@ class _DatabaseTest:
         function = getattr(item, "obj", None)
         self.is_async = inspect.iscoroutinefunction(function)
         self._undo_keep_open: Callable[[], None] | None = None
-        watchers = []
+        guards = TestGuards(_guard_policy(item, function, transactional, self.is_async))
+        self.served: ServedTest = ServedTest([guards])
+        self._opened = False
         if self.is_async:
-            watchers.append(TestGuards(_guard_policy(item, function, transactional)))
+            self.open()
             if not transactional:
                 from django.db import connections
 
                 self._undo_keep_open = _django.keep_open_in_atomic_blocks(list(connections))
-        self.served: ServedTest = ServedTest(watchers)
-        self.served.open()
+
+    def open(self) -> None:
+        """Start the guards: at once for an async test; for a sync one, at its first async step.
+
+        A sync test without async fixtures is left exactly as pytest-django runs it.
+        """
+        if not self._opened:
+            self._opened = True
+            self.served.open()
 
     def serves_here(self) -> bool:
         """Whether steps running now are served.
@@ -229,17 +238,23 @@ def _start(request: Any, fixturedef: pytest.FixtureDef[Any]) -> None:
 # --- the guards' policy, from marks and ini options -------------------------------
 
 
-def _guard_policy(item: pytest.Item, function: Any, transactional: bool) -> GuardPolicy:
+def _guard_policy(
+    item: pytest.Item, function: Any, transactional: bool, is_async: bool
+) -> GuardPolicy:
+    """The guards' policy of the test. Those of a sync test watch only its async fixtures'
+    steps: their time budget and leftover tasks."""
     from .guards import ASYNCIO_DEBUG_DEFAULT, GuardPolicy
 
     seconds, origin = _timeout(item, function)
+    allow_threads = _flag(item, ALLOW_THREADS_MARK)
+    allow_never_awaited = _flag(item, ALLOW_NEVER_AWAITED_MARK)
     return GuardPolicy(
         test=item.nodeid,
         timeout=seconds,
         timeout_origin=origin,
         allow_leftover_tasks=_flag(item, ALLOW_TASKS_MARK),
-        allow_foreign_thread_db_access=transactional or _flag(item, ALLOW_THREADS_MARK),
-        allow_never_awaited=_flag(item, ALLOW_NEVER_AWAITED_MARK),
+        allow_foreign_thread_db_access=transactional or allow_threads or not is_async,
+        allow_never_awaited=allow_never_awaited or not is_async,
         opt_out="mark the test @pytest.mark.{option}",
         cleanup_steps="before the test returns, or in the tear-down of the fixture that made them",
         test_code=getattr(function, "__code__", None),
@@ -374,7 +389,10 @@ def _serve_fixture_function(
         async def asyncgen_fixture(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
             __tracebackhide__ = True
             generator = func(*args, **kwargs)
-            served = state.served if state.serves_here() else None
+            served = None
+            if state.serves_here():
+                served = state.served
+                state.open()
             while True:
                 try:
                     if served is None:
@@ -401,6 +419,7 @@ def _serve_fixture_function(
         __tracebackhide__ = True
         if not state.serves_here():
             return await func(*args, **kwargs)
+        state.open()
         return await state.served.run_step(_FIXTURE_STEP, func(*args, **kwargs))
 
     return async_fixture

@@ -2,8 +2,9 @@
 
 With the plugin:
 
-- test_fixture_hangs_in_set_up errors at set-up and test_fixture_hangs_in_tear_down
-  at tear-down, each within its 0.5 s budget, and the session goes on;
+- test_fixture_hangs_in_set_up (and test_sync_test_fixture_hangs, a sync test)
+  errors at set-up and test_fixture_hangs_in_tear_down at tear-down, each within
+  its 0.5 s budget, and the session goes on (the fixture's row rolled back);
 - test_fixture_leaves_a_task errors at its fixture's tear-down, naming the task;
   test_fixture_cancels_its_task passes;
 - test_plain_thread fails once, in the call (a thread's database access);
@@ -38,6 +39,7 @@ async def hangs_in_set_up():
 
 @async_fixture
 async def hangs_in_tear_down():
+    await Item.objects.acreate(name="rolled back after the hang")
     yield
     await asyncio.Event().wait()
 
@@ -51,6 +53,12 @@ async def test_fixture_hangs_in_set_up(hangs_in_set_up):
 @pytest.mark.django_db
 @pytest.mark.async_timeout(0.5)
 async def test_fixture_hangs_in_tear_down(hangs_in_tear_down):
+    pass
+
+
+@pytest.mark.django_db
+@pytest.mark.async_timeout(0.5)
+def test_sync_test_fixture_hangs(hangs_in_set_up):
     pass
 
 
