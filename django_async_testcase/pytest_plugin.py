@@ -245,14 +245,17 @@ def _guard_policy(
     steps: their time budget and leftover tasks."""
     from .guards import ASYNCIO_DEBUG_DEFAULT, GuardPolicy
 
-    seconds, origin = _timeout(item, function)
-    allow_threads = _flag(item, ALLOW_THREADS_MARK)
-    allow_never_awaited = _flag(item, ALLOW_NEVER_AWAITED_MARK)
+    marks: dict[str, pytest.Mark] = {}
+    for mark in item.iter_markers():  # The closest first, as get_closest_marker() finds.
+        marks.setdefault(mark.name, mark)
+    seconds, origin = _timeout(item, function, marks.get(TIMEOUT_MARK))
+    allow_threads = _flag(marks, ALLOW_THREADS_MARK)
+    allow_never_awaited = _flag(marks, ALLOW_NEVER_AWAITED_MARK)
     return GuardPolicy(
         test=item.nodeid,
         timeout=seconds,
         timeout_origin=origin,
-        allow_leftover_tasks=_flag(item, ALLOW_TASKS_MARK),
+        allow_leftover_tasks=_flag(marks, ALLOW_TASKS_MARK),
         allow_foreign_thread_db_access=transactional or allow_threads or not is_async,
         allow_never_awaited=allow_never_awaited or not is_async,
         opt_out="mark the test @pytest.mark.{option}",
@@ -262,9 +265,9 @@ def _guard_policy(
     )
 
 
-def _flag(item: pytest.Item, name: str) -> bool:
+def _flag(marks: dict[str, pytest.Mark], name: str) -> bool:
     """Whether the test carries the mark ``name``, which takes no arguments."""
-    mark = item.get_closest_marker(name)
+    mark = marks.get(name)
     if mark is None:
         return False
     _MARK_SIGNATURES[name](*mark.args, **mark.kwargs)
@@ -298,11 +301,12 @@ _MARK_SIGNATURES: dict[str, Callable[..., Any]] = {
 }
 
 
-def _timeout(item: pytest.Item, function: Any) -> tuple[float | None, str]:
-    """The test's budget and where it was set: mark, @timeout, ini option, setting."""
+def _timeout(
+    item: pytest.Item, function: Any, mark: pytest.Mark | None
+) -> tuple[float | None, str]:
+    """The test's budget and where it was set: ``mark``, @timeout, ini option, setting."""
     from .guards import function_timeout, setting_timeout
 
-    mark = item.get_closest_marker(TIMEOUT_MARK)
     if mark is not None:
         seconds = async_timeout(*mark.args, **mark.kwargs)
         return seconds, f"@pytest.mark.{TIMEOUT_MARK}({seconds})"
