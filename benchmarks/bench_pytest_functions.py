@@ -15,6 +15,11 @@ N pytest functions, each creating one row and counting the rows:
   without the plugin: what projects write today to keep async rows from leaking
   (each test flushes the tables).
 
+``--plugin-cost`` measures, instead, the plugin's own cost apart from
+pytest-asyncio's: one file of N async functions without the database (each
+awaits ``asyncio.sleep(0)``), run with the plugin (``nodb_plugin``) and without
+it (``nodb``).
+
 Each file runs in its own pytest process, the three taking turns in every
 round. Only the tests are timed: the sum of pytest's set-up, call and
 tear-down durations of every test but the first (whose set-up creates the test
@@ -39,6 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("sync", "plugin", "transaction")
+COST_SUITES = ("nodb", "nodb_plugin")
 
 SETTINGS = """\
 import os
@@ -99,7 +105,15 @@ async def test_{i}():
     await Item.objects.acreate(name="x")
     assert await Item.objects.acount() == 1
 """,
+    "nodb": """\
+@pytest.mark.asyncio
+async def test_{i}():
+    await asyncio.sleep(0)
+""",
 }
+# The file each suite runs (nodb_plugin runs nodb's with the plugin on).
+FILES = {"nodb_plugin": "nodb"}
+PLUGIN_ON = {"plugin", "nodb_plugin"}
 
 
 def make_project(root: Path, n: int) -> None:
@@ -114,7 +128,7 @@ def make_project(root: Path, n: int) -> None:
         "asyncio_default_fixture_loop_scope = function\n"
     )
     for suite, body in BODIES.items():
-        text = "import pytest\nfrom benchapp.models import Item\n\n\n"
+        text = "import asyncio\n\nimport pytest\nfrom benchapp.models import Item\n\n\n"
         text += "\n\n".join(body.format(i=i) for i in range(n))
         (root / f"test_{suite}.py").write_text(text)
 
@@ -122,7 +136,7 @@ def make_project(root: Path, n: int) -> None:
 def run(root: Path, suite: str, db: str) -> float:
     out = root / f"{suite}.json"
     plugin = ["-p", "no:django_async_testcase"]
-    if suite == "plugin":
+    if suite in PLUGIN_ON:
         plugin = [] if _entry_point() else ["-p", "django_async_testcase.pytest_plugin"]
     env = {
         **os.environ,
@@ -134,7 +148,11 @@ def run(root: Path, suite: str, db: str) -> float:
     args += ["-p", "no:randomly", "-p", "no:xdist", "-p", "no:anyio"]
     args += ["--create-db", "--nomigrations", *plugin]
     proc = subprocess.run(
-        [*args, f"test_{suite}.py"], cwd=root, env=env, capture_output=True, text=True
+        [*args, f"test_{FILES.get(suite, suite)}.py"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:
         raise SystemExit(f"{suite} on {db} failed:\n{proc.stdout}{proc.stderr}")
@@ -155,31 +173,38 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", action="append", choices=("sqlite", "postgresql"))
     parser.add_argument("--docs", type=Path, help="write the table into DIR/_static/")
+    parser.add_argument(
+        "--plugin-cost", action="store_true", help="async tests without the database, plugin on/off"
+    )
     options = parser.parse_args()
+    suites = COST_SUITES if options.plugin_cost else SUITES
     results = {}
     loads = []
     with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
         root = Path(tmp)
         make_project(root, options.n)
         for db in options.db or ["sqlite"]:
-            times: dict[str, list[float]] = {suite: [] for suite in SUITES}
+            times: dict[str, list[float]] = {suite: [] for suite in suites}
             for round_ in range(options.rounds):
-                shift = round_ % len(SUITES)
-                for suite in SUITES[shift:] + SUITES[:shift]:
+                shift = round_ % len(suites)
+                for suite in suites[shift:] + suites[:shift]:
                     loads.append(os.getloadavg()[0])
                     times[suite].append(run(root, suite, db))
             medians = {suite: statistics.median(values) for suite, values in times.items()}
             results[db] = medians
             print(f"{db}: {options.n} tests, median of {options.rounds} rounds, per test")
-            for suite in SUITES:
-                ratio = medians[suite] / medians["sync"]
+            base = suites[0]
+            for suite in suites:
+                ratio = medians[suite] / medians[base]
                 print(
-                    f"  {suite:12} {medians[suite] * 1e3:7.2f} ms  ({ratio:.2f} x sync)  "
-                    + " ".join(f"{v * 1e3:.2f}" for v in times[suite])
+                    f"  {suite:12} {medians[suite] * 1e3:7.3f} ms  ({ratio:.2f} x {base})  "
+                    + " ".join(f"{v * 1e3:.3f}" for v in times[suite])
                 )
-            speedup = medians["transaction"] / medians["plugin"]
-            print(f"  transaction=True / plugin: {speedup:.1f} x")
-    if options.docs:
+            if not options.plugin_cost:
+                speedup = medians["transaction"] / medians["plugin"]
+                print(f"  transaction=True / plugin: {speedup:.1f} x")
+    print(f"1-minute load average {min(loads):.1f} to {max(loads):.1f} during the runs")
+    if options.docs and not options.plugin_cost:
         path = options.docs / "_static" / "pytest-functions-results.txt"
         path.write_text(rst_table(results, options, loads))
         print(f"Wrote {path}")

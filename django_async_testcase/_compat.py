@@ -111,3 +111,17 @@ else:
             exc.args = (f"{exc.args[0]}\n{note}",)
         elif exc.__cause__ is None and exc.__context__ is None:
             exc.__cause__ = RuntimeWarning(note)
+
+
+if sys.version_info >= (3, 11):
+
+    def uncancel(task: asyncio.Task[Any]) -> None:
+        """Withdraw one request to cancel ``task``, once it was handled."""
+        task.uncancel()
+
+else:
+
+    def uncancel(task: asyncio.Task[Any]) -> None:
+        """Forget the request to cancel ``task`` that ``new_task``'s tasks remember."""
+        if isinstance(task, _Task):
+            task._cancel_requested = False

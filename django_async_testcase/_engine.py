@@ -28,10 +28,12 @@ the watchers report. ``close()`` may be called again (a no-op), so a test cut
 short can close it from a ``finally``.
 
 **A loop someone else runs** (pytest-asyncio's or anyio's, for the pytest
-plugin): :class:`ServedTest` gives such a test the same routing without owning
-its loop. Each async step (the test, an async fixture's set-up or tear-down)
-calls ``enter()`` first, on the loop, and the returned ``exit`` last; then
-``finish_tasks()`` and ``close()`` once, before Django rolls back.
+plugin): :class:`ServedTest` gives such a test the same routing and the same
+watchers without owning its loop. ``open()`` before the first step; each async
+step (the test, an async fixture's set-up or tear-down) runs through
+``run_step()`` on the loop; ``settle()`` judges the tasks a part of the test
+left (at the end of the test function, of a fixture's tear-down); ``close()``
+once, before Django rolls back.
 """
 
 from __future__ import annotations
@@ -73,19 +75,30 @@ class LoopOutcome:
     loop_errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     #: A sync call was still running on the database worker after the grace period.
     stuck_sync_call: bool = False
+    #: What ended, for messages: "the test", "the tear-down of the fixture 'x'".
+    ended: str = "the test"
 
 
 class Watcher(Protocol):
     """What the engine tells the guards; see guards.TestGuards."""
 
-    def opened(self, test_loop: TestLoop) -> None:
-        """The test starts (before its first hook)."""
+    def opened(self, database_threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
+        """The test starts (before its first step); ``database_threads()`` are its own."""
 
-    def step_started(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-        """An async step starts as ``task`` on ``loop``."""
+    def step_started(
+        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], source: object = None
+    ) -> None:
+        """An async step starts in ``task`` on ``loop``.
 
-    def step_finished(self, task: asyncio.Task[Any]) -> None:
-        """``task`` is done; may raise a failure of the step."""
+        ``source``, if given, is the coroutine or async generator whose frames
+        show where the step waits (else ``task``'s coroutine does).
+        """
+
+    def step_finished(self, task: asyncio.Task[Any], error: BaseException | None) -> None:
+        """The step in ``task`` ended, raising ``error``; may raise a failure of the step."""
+
+    def checkpoint(self, outcome: LoopOutcome) -> None:
+        """A part of the test ended and left ``outcome``; may raise a failure of the test."""
 
     def closed(self, outcome: LoopOutcome, report: bool) -> None:
         """The loop is closed; may raise a failure of the test if ``report``."""
@@ -169,7 +182,7 @@ class TestLoop(_ServesDatabase):
         self._opened = True
         self.context.run(_current.set, self)
         for watcher in self._watchers:
-            watcher.opened(self)
+            watcher.opened(self.database_threads)
 
     def run(self, awaitable: Awaitable[_T]) -> _T:
         """Run ``awaitable`` as a task on the test's loop until it ends; return its result."""
@@ -199,8 +212,10 @@ class TestLoop(_ServesDatabase):
         except BaseException:
             if not task.done():
                 raise  # KeyboardInterrupt (or SystemExit) stopped the loop itself.
+        error = None if task.cancelled() else task.exception()
         for watcher in self._watchers:
-            watcher.step_finished(task)
+            watcher.step_finished(task, error)
+        del error
         return _result(task)
 
     def run_sync(self, func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
@@ -400,32 +415,115 @@ async def _let_stopping_tasks_finish(tasks: Sequence[asyncio.Future[Any]]) -> No
 
 
 class ServedTest(_ServesDatabase):
-    """The database side of one test whose event loop someone else runs.
+    """The database side and the watchers of one test whose event loop someone else runs.
 
     pytest-asyncio and anyio run a test's coroutine and its async fixtures on
     their own loop, on pytest's main thread: the thread that opened the test's
     transaction (pytest-django's ``_django_db_helper``). Made on that thread,
     a ServedTest routes the thread-sensitive ``sync_to_async`` calls of each
     step it serves to a database worker bound to that thread's connections,
-    as :class:`TestLoop` does for the loop it owns.
+    and tells its watchers what :class:`TestLoop` tells them.
 
-    - ``enter(kind)``, called by the step's own coroutine on the loop, binds the
-      worker (on the first step), routes the step's context and installs the
-      task factory that routes tasks made in other contexts; the returned
-      callable undoes both, so the loop and its context are left as found
-      (pytest-asyncio's wider loop scopes and anyio's runner task outlive the
-      test). Tasks made during a step are remembered with its ``kind``.
-    - ``finish_tasks(kinds)`` cancels the remembered tasks still pending, on a
-      loop that is stopped, and returns their descriptions.
-    - ``close()`` waits for the worker's calls in flight and hands it back.
+    - ``run_step(owner, awaitable)``, awaited on the loop, runs one step (the
+      test, an async fixture's set-up or tear-down) in the calling task: binds
+      the worker (on the first step), routes the step's context, installs the
+      task factory that routes tasks made in other contexts (remembered with
+      their ``owner``) and, unless the loop has one, an exception handler that
+      records background errors. All is undone when the step ends, so the loop
+      and its context are left as found (pytest-asyncio's wider loop scopes and
+      anyio's runner task outlive the test). The watchers hear
+      ``step_started`` and ``step_finished`` with the calling task.
+    - ``settle(owners, ended)``, awaited on the loop, cancels the tasks of
+      ``owners`` still pending and tells the watchers ``checkpoint``.
+    - ``close()`` cancels what is left (on a loop neither running nor closed),
+      waits for the worker's calls in flight, hands the worker back and tells
+      the watchers ``closed``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, watchers: Sequence[Watcher] = ()) -> None:
         super().__init__()
+        self._watchers = tuple(watchers)
         self._tasks: list[tuple[str, asyncio.Future[Any]]] = []
+        self._loop_errors: list[dict[str, Any]] = []
+        self._opened = False
         self._closed = False
 
-    def enter(self, kind: str) -> Callable[[], None]:
+    def open(self) -> None:
+        """Start the watchers (before the test's first step)."""
+        self._opened = True
+        for watcher in self._watchers:
+            watcher.opened(self.database_threads)
+
+    async def run_step(self, owner: str, awaitable: Awaitable[_T], source: object = None) -> _T:
+        """Await ``awaitable`` as one served, watched step of the test.
+
+        ``source`` is the coroutine or async generator that shows where the
+        step waits, when ``awaitable`` cannot (an async generator's ``asend``).
+        """
+        __tracebackhide__ = True  # pytest: the failure starts at the user's code.
+        try:
+            exit = self._enter(owner)
+        except BaseException:
+            _discard(awaitable)
+            raise
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            for watcher in self._watchers:
+                watcher.step_started(loop, task, awaitable if source is None else source)
+        error: BaseException | None = None
+        try:
+            result = await awaitable
+        except BaseException as exc:
+            error = exc
+        exit()
+        if task is not None:
+            for watcher in self._watchers:
+                watcher.step_finished(task, error)
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error
+        return result
+
+    async def settle(self, owners: Sequence[str], ended: str) -> None:
+        """Cancel the pending tasks made by steps of ``owners``; let the watchers judge."""
+        __tracebackhide__ = True
+        loop = asyncio.get_running_loop()
+        tasks = self._take_tasks(owners, loop)
+        outcome = LoopOutcome(ended=ended)
+        if tasks:
+            outcome.leftover_tasks = await _cancel(tasks)
+            self._record_task_errors(tasks)
+        outcome.loop_errors, self._loop_errors = self._loop_errors, []
+        for watcher in self._watchers:
+            watcher.checkpoint(outcome)
+
+    def close(self, report: bool = True) -> None:
+        """Cancel what is left, hand the worker back; the watchers may fail the test."""
+        if self._closed:
+            return
+        self._closed = True
+        outcome = LoopOutcome()
+        try:
+            found: dict[asyncio.AbstractEventLoop, list[asyncio.Future[Any]]] = {}
+            for _, task in self._tasks:
+                if not task.done():
+                    found.setdefault(task.get_loop(), []).append(task)
+            self._tasks = []
+            for loop, tasks in found.items():
+                if not (loop.is_closed() or loop.is_running()):
+                    outcome.leftover_tasks += loop.run_until_complete(_cancel(tasks))
+                    self._record_task_errors(tasks)
+        finally:
+            outcome.stuck_sync_call = not self._release_worker()
+            outcome.loop_errors, self._loop_errors = self._loop_errors, []
+            if self._opened:
+                for watcher in self._watchers:
+                    watcher.closed(outcome, report)
+
+    def _enter(self, owner: str) -> Callable[[], None]:
         """Serve the calling coroutine's step; call the returned function when it ends."""
         try:
             loop = asyncio.get_running_loop()
@@ -460,44 +558,47 @@ class ServedTest(_ServesDatabase):
         previous = _asgiref.thread_sensitive_executor()
         _asgiref.route_thread_sensitive_calls(worker)
         factory = loop.get_task_factory()
-        _asgiref.route_new_tasks(loop, worker, lambda task: self._tasks.append((kind, task)))
+        _asgiref.route_new_tasks(loop, worker, lambda task: self._tasks.append((owner, task)))
         ours = loop.get_task_factory()
+        handler = loop.get_exception_handler()
+        if handler is None:
+            loop.set_exception_handler(self._record_loop_error)
 
         def exit() -> None:
             _asgiref.restore_thread_sensitive_routing(previous)
             if loop.get_task_factory() is ours:
                 # Typeshed's task factory type has the keyword arguments only from 3.12.
                 loop.set_task_factory(factory)  # type: ignore[arg-type,unused-ignore]
+            if handler is None and loop.get_exception_handler() == self._record_loop_error:
+                loop.set_exception_handler(None)
 
         return exit
 
-    def finish_tasks(self, kinds: Sequence[str]) -> list[str]:
-        """Cancel the pending tasks made by steps of ``kinds``; describe them.
-
-        Only on loops that are neither running nor closed (a closed loop has
-        cancelled its tasks already). Waits up to ``CANCEL_GRACE`` s for them
-        to finish, as ``TestLoop.close()`` does.
-        """
-        found: dict[asyncio.AbstractEventLoop, list[asyncio.Future[Any]]] = {}
-        kept = []
-        for kind, task in self._tasks:
+    def _take_tasks(
+        self, owners: Sequence[str], loop: asyncio.AbstractEventLoop
+    ) -> list[asyncio.Future[Any]]:
+        """Forget the tasks of ``owners``; return those still pending on ``loop``."""
+        taken, kept = [], []
+        for owner, task in self._tasks:
             if task.done():
                 continue
-            if kind not in kinds:
-                kept.append((kind, task))
-                continue
-            found.setdefault(task.get_loop(), []).append(task)
+            if owner in owners and task.get_loop() is loop:
+                taken.append(task)
+            else:
+                kept.append((owner, task))
         self._tasks = kept
-        described = []
-        for loop, tasks in found.items():
-            if not (loop.is_closed() or loop.is_running()):
-                described.extend(loop.run_until_complete(_cancel(tasks)))
-        return described
+        return taken
 
-    def close(self) -> bool:
-        """Wait for the worker's calls in flight and hand it back; False if one was stuck."""
-        if self._closed:
-            return True
-        self._closed = True
-        self._tasks = []
-        return self._release_worker()
+    def _record_task_errors(self, tasks: Sequence[asyncio.Future[Any]]) -> None:
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                self._loop_errors.append(
+                    {
+                        "message": "unhandled exception in a task cancelled at the end of the test",
+                        "exception": task.exception(),
+                        "task": task,
+                    }
+                )
+
+    def _record_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        self._loop_errors.append(context)

@@ -1,6 +1,7 @@
 """Every use of pytest-django's private API, in one place, each with the test that covers it.
 
-Imported by the pytest plugin only once pytest-django is active.
+Imported with the pytest plugin; pytest-django's own modules are imported
+inside the functions only, which run once pytest-django is active.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def _plain_seconds(value: Any) -> bool:
 def note_forgotten_awaits(call: pytest.CallInfo[Any]) -> None:
     """Before a failure's report is made: name the coroutines its test never awaited."""
     if call.excinfo is not None and isinstance(call.excinfo.value, Exception):
-        from .guards._forgotten_awaits import note_forgotten_awaits as note
+        from .guards import note_forgotten_awaits as note
 
         note(call.excinfo.value)
 

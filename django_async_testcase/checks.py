@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from .guards._timeouts import TIMEOUT_SETTING, _check_seconds
+from .guards import TIMEOUT_SETTING, check_seconds
 
 __unittest = True  # See _tracebacks.
 
@@ -30,7 +30,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     """Errors for the library's settings with a wrong value."""
     seconds = getattr(settings, TIMEOUT_SETTING, None)
     try:
-        _check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
+        check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
     except TypeError as exc:
         hint = "Set it to a number of seconds, such as 10, or None for no limit."
         if isinstance(seconds, str):

@@ -18,12 +18,16 @@ only with pytest-django active, and only on tests that use the database
   inherit the routing; tasks made in other contexts are routed by a task
   factory installed for the step's duration.
 - Sync fixtures run on the main thread as always: already in the transaction.
-- Guards: database access from another thread fails the test (unless it is
-  transactional, or marked ``allow_foreign_thread_db_access``); tasks left
-  pending by the test fail it by name (``allow_leftover_tasks`` to allow);
-  coroutines created during the test and never awaited fail it
-  (``allow_never_awaited`` to allow); ``@pytest.mark.async_timeout(seconds)``
-  or the ``async_timeout`` ini option bound the test's coroutine.
+- Guards: the same guards as the classes' (``guards.TestGuards``), built from
+  a policy of marks and ini options, watch every step of an async test (the
+  test and each async fixture's set-up and tear-down): database access from
+  another thread (unless the test is transactional, or marked
+  ``allow_foreign_thread_db_access``), tasks left pending and errors of
+  background tasks (``allow_leftover_tasks``), coroutines never awaited
+  (``allow_never_awaited``), and the time budget of the steps
+  (``@pytest.mark.async_timeout(seconds)``, the ``async_timeout`` ini option,
+  ``settings.ASYNC_TESTCASE_TIMEOUT``). What the test left fails it in the call
+  phase; what a fixture's tear-down left, in its tear-down.
 - ``close_old_connections()`` (Django's request signals, Channels'
   ``database_sync_to_async``) leaves the connections of an async
   non-transactional test open inside its transaction, as in ``AsyncTestCase``.
@@ -37,7 +41,6 @@ is imported at pytest's start-up, before pytest-django configures Django.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import threading
@@ -47,13 +50,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import _pytest_misuse
+from . import _pytest_django, _pytest_misuse
 
 if TYPE_CHECKING:
     from ._engine import ServedTest
-    from .guards._database import DatabaseGuard
-    from .guards._never_awaited import NeverAwaitedCatcher
-    from .guards._timeouts import Budget
+    from .guards import GuardPolicy
 
 #: The entry point's name: ``-p no:django_async_testcase`` switches the plugin off.
 PLUGIN_NAME = "django_async_testcase"
@@ -63,6 +64,8 @@ ALLOW_TASKS_MARK = "allow_leftover_tasks"
 ALLOW_THREADS_MARK = "allow_foreign_thread_db_access"
 ALLOW_NEVER_AWAITED_MARK = "allow_never_awaited"
 
+# Who made a task: the test and plain async fixtures (judged when the test
+# returns), or the async generator fixture of that name (at its tear-down's end).
 _TEST_STEP = "test"
 _FIXTURE_STEP = "fixture"
 
@@ -70,8 +73,9 @@ _FIXTURE_STEP = "fixture"
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         TIMEOUT_INI,
-        "django-async-testcase: seconds the coroutine of each async database test may run "
-        "(a test's @pytest.mark.async_timeout overrides it); unset: no limit.",
+        "django-async-testcase: seconds the async steps of each async database test (the "
+        "test and its async fixtures) may take together (a test's @pytest.mark.async_timeout "
+        "overrides it); unset: settings.ASYNC_TESTCASE_TIMEOUT.",
         default=None,
     )
 
@@ -79,8 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{TIMEOUT_MARK}(seconds): fail this async database test if its coroutine runs longer "
-        f"than seconds (None: no limit); django-async-testcase.",
+        f"{TIMEOUT_MARK}(seconds): fail this async database test if its async steps (the test "
+        f"and its async fixtures) run longer than seconds (None: no limit); "
+        f"django-async-testcase.",
     )
     config.addinivalue_line(
         "markers",
@@ -108,178 +113,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _started:
+    if session.config.stash.get(_SERVED_ANY, False):
         from . import _worker
 
         _worker.stop_spare()
 
 
-class _DatabaseTest:
-    """One test that uses the database, from its transaction's start to just before rollback."""
-
-    def __init__(self, item: pytest.Item, transactional: bool) -> None:
-        from ._engine import ServedTest
-
-        self.item = item
-        self.transactional = transactional
-        self.served: ServedTest = ServedTest()
-        function = getattr(item, "obj", None)
-        self.is_async = inspect.iscoroutinefunction(function)
-        self.allow_tasks = item.get_closest_marker(ALLOW_TASKS_MARK) is not None
-        self.guard: DatabaseGuard | None = None
-        self.budget: Budget | None = None
-        self.never_awaited: NeverAwaitedCatcher | None = None
-        self._undo_keep_open: Callable[[], None] | None = None
-        if self.is_async:
-            self.guard = _database_guard(item, transactional, self.served)
-            self.budget = _budget(item, function)
-            if not transactional:
-                from django.db import connections
-
-                from . import _django
-
-                self._undo_keep_open = _django.keep_open_in_atomic_blocks(list(connections))
-            if item.get_closest_marker(ALLOW_NEVER_AWAITED_MARK) is None:
-                self.never_awaited = _never_awaited_catcher()
-
-    def enter(self, kind: str) -> Callable[[], None]:
-        """Serve the calling coroutine's step (``ServedTest.enter``); call the result at its end.
-
-        A transactional test whose loop runs on another thread is not served:
-        its database calls commit wherever asgiref runs them, and pytest-django
-        flushes the tables after it, as without the plugin.
-        """
-        if self.transactional and threading.current_thread() is not self.served.thread:
-            return _nothing
-        return self.served.enter(kind)
-
-    def never_awaited_failure(self) -> Exception | None:
-        """The failure for the coroutines never awaited so far (forgotten once reported)."""
-        catcher = self.never_awaited
-        if catcher is None or not catcher.found:
-            return None
-        from .guards import NeverAwaited
-
-        found, catcher.found = catcher.found, []
-        return NeverAwaited(
-            "Coroutines were created during the test and never awaited (add the missing "
-            f"`await`, or mark the test @pytest.mark.{ALLOW_NEVER_AWAITED_MARK}):\n"
-            + "\n".join(found)
-        )
-
-    def close(self) -> None:
-        """Cancel what the test left, hand the worker back, stop the guard; report."""
-        global _active
-        __tracebackhide__ = True
-        try:
-            leftovers = self.served.finish_tasks((_TEST_STEP, _FIXTURE_STEP))
-            idle = self.served.close()
-        finally:
-            if _active is self:
-                _active = None
-            refused = []
-            if self.guard is not None:
-                self.guard.stop()
-                refused = self.guard.unreported()
-            if self._undo_keep_open is not None:
-                self._undo_keep_open()
-            if self.never_awaited is not None:
-                self.never_awaited.stop()
-        from .guards import ForeignThreadDatabaseAccess, LeftoverTasks
-        from .guards._test_guards import STUCK_SYNC_CALL, refused_message
-
-        if refused:
-            raise ForeignThreadDatabaseAccess(refused_message(refused))
-        if not idle:
-            raise LeftoverTasks(STUCK_SYNC_CALL)
-        if leftovers and not self.allow_tasks:
-            raise LeftoverTasks(
-                "Tasks made by the test's async fixtures were still pending when the test "
-                "ended; they were cancelled before the rollback. Cancel and await them in the "
-                f"fixture's tear-down, or mark the test @pytest.mark.{ALLOW_TASKS_MARK}:\n"
-                + "\n".join(leftovers)
-            )
-        failure = self.never_awaited_failure()
-        if failure is not None:
-            raise failure
-
-
-def _nothing() -> None:
-    pass
-
-
-# The test being served (pytest runs one test at a time per process).
-_active: _DatabaseTest | None = None
-# Whether any test was served in this session (the worker then needs stopping).
-_started = False
-
-
-def _database_guard(item: pytest.Item, transactional: bool, served: ServedTest) -> DatabaseGuard:
-    from .guards._database import DatabaseGuard
-
-    refuse = not transactional and item.get_closest_marker(ALLOW_THREADS_MARK) is None
-    guard = DatabaseGuard(
-        item.nodeid,
-        refuse=refuse,
-        allow_hint=f"mark the test @pytest.mark.{ALLOW_THREADS_MARK}",
-    )
-    guard.start(served.database_threads)
-    return guard
-
-
-def _never_awaited_catcher() -> NeverAwaitedCatcher:
-    from .guards import ASYNCIO_DEBUG_DEFAULT
-    from .guards._never_awaited import FAST_ORIGIN_DEPTH, NeverAwaitedCatcher
-
-    # As the classes do: the full origin in asyncio's debug mode, else the test's line.
-    catcher = (
-        NeverAwaitedCatcher() if ASYNCIO_DEBUG_DEFAULT else NeverAwaitedCatcher(FAST_ORIGIN_DEPTH)
-    )
-    catcher.start()
-    return catcher
-
-
-def _budget(item: pytest.Item, function: Any) -> Budget | None:
-    from .guards._timeouts import _TIMEOUT_ATTR, Budget, _check_seconds, setting_timeout
-
-    mark = item.get_closest_marker(TIMEOUT_MARK)
-    if mark is not None:
-        if len(mark.args) != 1 or mark.kwargs:
-            raise TypeError(
-                f"@pytest.mark.{TIMEOUT_MARK} takes one argument, the seconds (or None): "
-                f"@pytest.mark.{TIMEOUT_MARK}(2.5)."
-            )
-        seconds = mark.args[0]
-        _check_seconds(seconds, f"@pytest.mark.{TIMEOUT_MARK}()")
-        origin = f"@pytest.mark.{TIMEOUT_MARK}({seconds})"
-    elif hasattr(function, _TIMEOUT_ATTR):
-        seconds = getattr(function, _TIMEOUT_ATTR)
-        origin = f"@timeout({seconds}) on the test function"
-    else:
-        ini = item.config.getini(TIMEOUT_INI)
-        if ini not in (None, ""):
-            try:
-                seconds = float(ini)
-            except ValueError:
-                raise TypeError(
-                    f"The {TIMEOUT_INI} ini option must be a number of seconds, got {ini!r}."
-                ) from None
-            _check_seconds(seconds, f"The {TIMEOUT_INI} ini option")
-            origin = f"{TIMEOUT_INI} = {ini} in the ini file"
-        else:
-            seconds, origin = setting_timeout()
-    if seconds is None:
-        return None
-    return Budget(seconds, origin, getattr(function, "__code__", None))
-
-
-# --- hooks -------------------------------------------------------------------
-
-
 @pytest.hookimpl(tryfirst=True, wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Generator[Any]:
-    from . import _pytest_django
-
     _pytest_misuse.warn_wide_async_fixture(fixturedef)
     name = fixturedef.argname
     if name == _pytest_django.DB_HELPER_FIXTURE:
@@ -287,18 +128,15 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
         _start(request, fixturedef)
         return result
     func = fixturedef.func
+    replacement: Callable[..., Any] | None = None
     if name in _pytest_django.QUERY_FIXTURES:
-        replacement: Callable[..., Any] | None = _coroutine_aware_fixture(func, name)
-    else:
-        state = _active
-        replacement = None
-        if (
-            state is not None
-            and state.item is request.node
-            and fixturedef.scope == "function"
-            and (inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func))
-        ):
-            replacement = _serve_fixture(func, state)
+        replacement = _coroutine_aware_fixture(func, name, request.node)
+    elif fixturedef.scope == "function" and (
+        inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
+    ):
+        state = request.node.stash.get(_STATE, None)
+        if state is not None:
+            replacement = _serve_fixture(func, state, name)
     if replacement is None:
         return (yield)
     # Replaced for the set-up only, as pytest-asyncio and anyio replace it
@@ -311,54 +149,205 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
         setattr(fixturedef, "func", func)  # noqa: B010
 
 
-def _start(request: Any, fixturedef: pytest.FixtureDef[Any]) -> None:
-    global _active, _started
-    from . import _pytest_django
-
-    if _pytest_django.is_django_unittest(request) or fixturedef.scope != "function":
-        return
-    state = _DatabaseTest(request.node, _pytest_django.is_transactional(request))
-    _active = state
-    _started = True
-    # Runs before _django_db_helper's own tear-down (the rollback): finalizers run LIFO.
-    fixturedef.addfinalizer(state.close)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
-    state = _active
-    if state is None or state.item is not item or not state.is_async:
+    state = item.stash.get(_STATE, None)
+    if state is None or not state.is_async:
         return (yield)
-    __tracebackhide__ = True
     function = item.obj  # type: ignore[attr-defined]
     # pytest-asyncio's runtest and anyio's pytest_pyfunc_call read item.obj
     # when the test runs: they run this wrapper on their loop.
     item.obj = _serve_test(function, state)  # type: ignore[attr-defined]
     try:
-        result = yield
-    except BaseException:
+        return (yield)
+    finally:
         item.obj = function  # type: ignore[attr-defined]
-        state.served.finish_tasks((_TEST_STEP,))
-        raise
-    item.obj = function  # type: ignore[attr-defined]
-    leftovers = state.served.finish_tasks((_TEST_STEP,))
-    from ._tracebacks import raise_at_code
 
-    if leftovers and not state.allow_tasks:
-        from .guards import LeftoverTasks
 
-        raise_at_code(
-            LeftoverTasks(
-                "Tasks were still pending when the test ended; they were cancelled. Await "
-                "them (or cancel and await them before the test returns), or mark the test "
-                f"@pytest.mark.{ALLOW_TASKS_MARK}:\n" + "\n".join(leftovers)
-            ),
-            getattr(function, "__code__", None),
-        )
-    failure = state.never_awaited_failure()
-    if failure is not None:
-        raise_at_code(failure, getattr(function, "__code__", None))
-    return result
+# --- per-test state ------------------------------------------------------------
+
+
+class _DatabaseTest:
+    """One test that uses the database, from its transaction's start to just before rollback."""
+
+    def __init__(self, item: pytest.Item, transactional: bool) -> None:
+        from . import _django
+        from ._engine import ServedTest
+        from .guards import TestGuards
+
+        self.transactional = transactional
+        function = getattr(item, "obj", None)
+        self.is_async = inspect.iscoroutinefunction(function)
+        self._undo_keep_open: Callable[[], None] | None = None
+        guards = TestGuards(_guard_policy(item, function, transactional, self.is_async))
+        self.served: ServedTest = ServedTest([guards])
+        self._opened = False
+        if self.is_async:
+            self.open()
+            if not transactional:
+                from django.db import connections
+
+                self._undo_keep_open = _django.keep_open_in_atomic_blocks(list(connections))
+
+    def open(self) -> None:
+        """Start the guards: at once for an async test; for a sync one, at its first async step.
+
+        A sync test without async fixtures is left exactly as pytest-django runs it.
+        """
+        if not self._opened:
+            self._opened = True
+            self.served.open()
+
+    def serves_here(self) -> bool:
+        """Whether steps running now are served.
+
+        A transactional test whose loop runs on another thread is not: its
+        database calls commit wherever asgiref runs them, and pytest-django
+        flushes the tables after it, as without the plugin.
+        """
+        return not self.transactional or threading.current_thread() is self.served.thread
+
+    def close(self) -> None:
+        """Cancel what the test left, hand the worker back, stop the guards; report."""
+        __tracebackhide__ = True
+        try:
+            self.served.close()
+        finally:
+            if self._undo_keep_open is not None:
+                self._undo_keep_open()
+
+
+_STATE = pytest.StashKey[_DatabaseTest]()
+# Whether any test was served in this session (the worker then needs stopping).
+_SERVED_ANY = pytest.StashKey[bool]()
+# The async_timeout ini option, checked, and where it was set (once per session).
+_INI_TIMEOUT = pytest.StashKey[tuple[float | None, str] | None]()
+
+
+def _start(request: Any, fixturedef: pytest.FixtureDef[Any]) -> None:
+    if _pytest_django.is_django_unittest(request) or fixturedef.scope != "function":
+        return
+    item = request.node
+    state = _DatabaseTest(item, _pytest_django.is_transactional(request))
+    item.stash[_STATE] = state
+    request.config.stash[_SERVED_ANY] = True
+    # Runs before _django_db_helper's own tear-down (the rollback): finalizers run LIFO.
+    fixturedef.addfinalizer(state.close)
+    fixturedef.addfinalizer(functools.partial(item.stash.__delitem__, _STATE))
+
+
+# --- the guards' policy, from marks and ini options -------------------------------
+
+
+def _guard_policy(
+    item: pytest.Item, function: Any, transactional: bool, is_async: bool
+) -> GuardPolicy:
+    """The guards' policy of the test. Those of a sync test watch only its async fixtures'
+    steps: their time budget and leftover tasks."""
+    from .guards import ASYNCIO_DEBUG_DEFAULT, GuardPolicy
+
+    marks: dict[str, pytest.Mark] = {}
+    for mark in item.iter_markers():  # The closest first, as get_closest_marker() finds.
+        marks.setdefault(mark.name, mark)
+    seconds, origin = _timeout(item, function, marks.get(TIMEOUT_MARK))
+    allow_threads = _flag(marks, ALLOW_THREADS_MARK)
+    allow_never_awaited = _flag(marks, ALLOW_NEVER_AWAITED_MARK)
+    return GuardPolicy(
+        test=item.nodeid,
+        timeout=seconds,
+        timeout_origin=origin,
+        allow_leftover_tasks=_flag(marks, ALLOW_TASKS_MARK),
+        allow_foreign_thread_db_access=transactional or allow_threads or not is_async,
+        allow_never_awaited=allow_never_awaited or not is_async,
+        opt_out="mark the test @pytest.mark.{option}",
+        cleanup_steps="before the test returns, or in the tear-down of the fixture that made them",
+        test_code=getattr(function, "__code__", None),
+        debug=ASYNCIO_DEBUG_DEFAULT,
+    )
+
+
+def _flag(marks: dict[str, pytest.Mark], name: str) -> bool:
+    """Whether the test carries the mark ``name``, which takes no arguments."""
+    mark = marks.get(name)
+    if mark is None:
+        return False
+    _MARK_SIGNATURES[name](*mark.args, **mark.kwargs)
+    return True
+
+
+def allow_leftover_tasks() -> None:
+    """The signature of ``@pytest.mark.allow_leftover_tasks``."""
+
+
+def allow_foreign_thread_db_access() -> None:
+    """The signature of ``@pytest.mark.allow_foreign_thread_db_access``."""
+
+
+def allow_never_awaited() -> None:
+    """The signature of ``@pytest.mark.allow_never_awaited``."""
+
+
+def async_timeout(seconds: float | None) -> float | None:
+    """The signature of ``@pytest.mark.async_timeout``."""
+    from .guards import check_seconds
+
+    check_seconds(seconds, f"@pytest.mark.{TIMEOUT_MARK}()")
+    return seconds
+
+
+_MARK_SIGNATURES: dict[str, Callable[..., Any]] = {
+    ALLOW_TASKS_MARK: allow_leftover_tasks,
+    ALLOW_THREADS_MARK: allow_foreign_thread_db_access,
+    ALLOW_NEVER_AWAITED_MARK: allow_never_awaited,
+}
+
+
+def _timeout(
+    item: pytest.Item, function: Any, mark: pytest.Mark | None
+) -> tuple[float | None, str]:
+    """The test's budget and where it was set: ``mark``, @timeout, ini option, setting."""
+    from .guards import function_timeout, setting_timeout
+
+    if mark is not None:
+        seconds = async_timeout(*mark.args, **mark.kwargs)
+        return seconds, f"@pytest.mark.{TIMEOUT_MARK}({seconds})"
+    found = function_timeout(function)
+    if found is not None:
+        return found
+    config = item.config
+    if _INI_TIMEOUT not in config.stash:
+        config.stash[_INI_TIMEOUT] = _ini_timeout(config)
+    return config.stash[_INI_TIMEOUT] or setting_timeout()
+
+
+def _ini_timeout(config: pytest.Config) -> tuple[float | None, str] | None:
+    """The ``async_timeout`` ini option, checked, and where it came from; None if unset."""
+    from .guards import check_seconds
+
+    value = config.getini(TIMEOUT_INI)
+    if value in (None, ""):
+        return None
+    origin = _ini_origin(config, value)
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise TypeError(
+            f"The {TIMEOUT_INI} ini option must be a number of seconds, got {value!r} ({origin})."
+        ) from None
+    check_seconds(seconds, f"The {TIMEOUT_INI} ini option ({origin})")
+    return seconds, origin
+
+
+def _ini_origin(config: pytest.Config, value: str) -> str:
+    """Where the ini option's ``value`` came from: ``-o`` on the command line, addopts, a file."""
+    override = f"{TIMEOUT_INI}="
+    # -o / --override-ini, from the command line, PYTEST_ADDOPTS or the file's addopts.
+    if any(option.startswith(override) for option in config.option.override_ini or ()):
+        if any(override in arg for arg in config.invocation_params.args):
+            return f"-o {TIMEOUT_INI}={value} on the command line"
+        return f"-o {TIMEOUT_INI}={value} in PYTEST_ADDOPTS or the addopts ini option"
+    where = config.inipath.name if config.inipath is not None else "the ini file"
+    return f"{TIMEOUT_INI} = {value} in {where}"
 
 
 # --- the wrappers --------------------------------------------------------------
@@ -368,35 +357,21 @@ def _serve_test(func: Callable[..., Awaitable[Any]], state: _DatabaseTest) -> Ca
     @functools.wraps(func)
     async def test_function(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        exit = state.enter(_TEST_STEP)
+        if not state.serves_here():
+            return await func(*args, **kwargs)
+        served = state.served
         try:
-            if state.budget is None:
-                return await func(*args, **kwargs)
-            return await _run_with_budget(state.budget, func(*args, **kwargs))
+            return await served.run_step(_TEST_STEP, func(*args, **kwargs))
         finally:
-            exit()
+            # What the test (and its plain async fixtures) left fails it here, in
+            # the call phase, together with the test's own failure.
+            await served.settle((_TEST_STEP, _FIXTURE_STEP), "the test")
 
     return test_function
 
 
-async def _run_with_budget(budget: Budget, coro: Any) -> Any:
-    """Run ``coro`` as a task that ``budget`` may cancel; raise AsyncTestTimeout if it did."""
-    __tracebackhide__ = True
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(coro)
-    budget.watch(loop, task)
-    try:
-        await asyncio.wait([task])
-    except asyncio.CancelledError:
-        task.cancel()
-        await asyncio.wait([task])
-        raise
-    budget.check(task)
-    return task.result()
-
-
-def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest) -> Callable[..., Any]:
-    """Wrap an async fixture's function so that each of its steps is served.
+def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest, name: str) -> Callable[..., Any]:
+    """Wrap an async fixture's function so that each of its steps is served and watched.
 
     A fixture defined as a method of a test class is a method bound to the
     instance pytest made at collection; pytest-asyncio and anyio bind it to
@@ -404,57 +379,66 @@ def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest) -> Callable[.
     instance, so that they bind it (and the fixture) to the test's instance.
     """
     if inspect.ismethod(func):
-        wrapped = _serve_fixture_function(func.__func__, state)
+        wrapped = _serve_fixture_function(func.__func__, state, name)
         return types.MethodType(wrapped, func.__self__)
-    return _serve_fixture_function(func, state)
+    return _serve_fixture_function(func, state, name)
 
 
-def _serve_fixture_function(func: Callable[..., Any], state: _DatabaseTest) -> Callable[..., Any]:
+def _serve_fixture_function(
+    func: Callable[..., Any], state: _DatabaseTest, name: str
+) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(func):
+        owner = f"fixture {name}"
 
         @functools.wraps(func)
         async def asyncgen_fixture(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
             __tracebackhide__ = True
             generator = func(*args, **kwargs)
+            served = None
+            if state.serves_here():
+                served = state.served
+                state.open()
             while True:
-                exit = state.enter(_FIXTURE_STEP)
                 try:
-                    value = await generator.__anext__()
+                    if served is None:
+                        value = await generator.__anext__()
+                    else:
+                        value = await served.run_step(owner, generator.__anext__(), generator)
                 except StopAsyncIteration:
-                    return
-                finally:
-                    exit()
+                    break
                 try:
                     yield value
                 except GeneratorExit:
-                    exit = state.enter(_FIXTURE_STEP)
-                    try:
+                    if served is None:
                         await generator.aclose()
-                    finally:
-                        exit()
+                    else:
+                        await served.run_step(owner, generator.aclose(), generator)
                     raise
+            if served is not None:
+                await served.settle((owner,), f"the tear-down of the fixture {name!r}")
 
         return asyncgen_fixture
 
     @functools.wraps(func)
     async def async_fixture(*args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        exit = state.enter(_FIXTURE_STEP)
-        try:
+        if not state.serves_here():
             return await func(*args, **kwargs)
-        finally:
-            exit()
+        state.open()
+        return await state.served.run_step(_FIXTURE_STEP, func(*args, **kwargs))
 
     return async_fixture
 
 
-def _coroutine_aware_fixture(func: Callable[..., Any], name: str) -> Callable[..., Any]:
+def _coroutine_aware_fixture(
+    func: Callable[..., Any], name: str, item: pytest.Item
+) -> Callable[..., Any]:
     """Wrap a query fixture's function: its value works in the test's coroutines too."""
     queries = "num_queries" in name
 
     @functools.wraps(func)
     def fixture(*args: Any, **kwargs: Any) -> Any:
-        return _CoroutineAware(func(*args, **kwargs), queries)
+        return _CoroutineAware(func(*args, **kwargs), queries, item)
 
     return fixture
 
@@ -468,13 +452,14 @@ class _CoroutineAware:
     ORM calls (``db.DatabaseThreadContext``, as the classes' helpers do).
     """
 
-    def __init__(self, value: Callable[..., Any], queries: bool) -> None:
+    def __init__(self, value: Callable[..., Any], queries: bool, item: pytest.Item) -> None:
         self._value = value
         self._queries = queries
+        self._item = item
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        state = _active
-        if state is not None and _in_served_coroutine(state):
+        state = self._item.stash.get(_STATE, None)
+        if state is not None and _in_served_coroutine(state.served):
             from .db import DatabaseThreadContext
 
             return DatabaseThreadContext(state.served, functools.partial(self._enter, args, kwargs))
@@ -495,17 +480,17 @@ class _CoroutineAware:
         return getattr(self._value, name)
 
 
-def _in_served_coroutine(state: _DatabaseTest) -> bool:
+def _in_served_coroutine(served: ServedTest) -> bool:
     from ._stdlib import running_loop
 
     return (
         running_loop() is not None
-        and threading.current_thread() is state.served.thread
-        and state.served.worker is not None
+        and threading.current_thread() is served.thread
+        and served.worker is not None
     )
 
 
-# --- Mistakes reported once or named (issue 18): one line each, see _pytest_misuse ---
+# --- Mistakes reported once, or named in a failure: see _pytest_misuse ---
 # (pytest_fixture_setup above also calls _pytest_misuse.warn_wide_async_fixture.)
 
 

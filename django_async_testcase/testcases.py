@@ -17,7 +17,7 @@ from . import _checks, _django, _stdlib, _tracebacks, _worker, checks, guards
 from ._engine import LoopFactory, TestLoop
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
-from .guards._forgotten_awaits import note_forgotten_awaits
+from .guards import note_forgotten_awaits
 
 __unittest = True  # See _tracebacks.
 
@@ -155,8 +155,9 @@ class _AsyncTestMixin:
                 f"from synchronous code (a test runner), not from a coroutine."
             )
         cls = type(self)
-        debug = guards.ASYNCIO_DEBUG_DEFAULT if cls.asyncio_debug is None else cls.asyncio_debug
-        test_loop = TestLoop(cls.loop_factory, cls.asyncio_debug, [guards.TestGuards(self, debug)])
+        test_loop = TestLoop(
+            cls.loop_factory, cls.asyncio_debug, [guards.TestGuards(self._guardPolicy())]
+        )
         self._testLoop = test_loop
         test_loop.open()
         self.addCleanup(test_loop.close)  # type: ignore[attr-defined]  # The first cleanup runs last.
@@ -167,6 +168,24 @@ class _AsyncTestMixin:
         except Exception as exc:
             note_forgotten_awaits(exc)
             raise
+
+    def _guardPolicy(self) -> guards.GuardPolicy:
+        """The guards' settings for this test, from the class's attributes."""
+        cls = type(self)
+        method = getattr(self, self._testMethodName, None)  # type: ignore[attr-defined]
+        seconds, origin = guards.test_timeout(self, method)
+        return guards.GuardPolicy(
+            test=str(self),
+            timeout=seconds,
+            timeout_origin=origin,
+            allow_leftover_tasks=cls.allow_leftover_tasks,
+            allow_foreign_thread_db_access=cls.allow_foreign_thread_db_access,
+            allow_never_awaited=cls.allow_never_awaited,
+            opt_out=f"set `{{option}} = True` on {cls.__qualname__}",
+            cleanup_steps="in asyncTearDown or an async cleanup",
+            test_code=_test_code(method),
+            debug=guards.ASYNCIO_DEBUG_DEFAULT if cls.asyncio_debug is None else cls.asyncio_debug,
+        )
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
         try:
@@ -229,6 +248,13 @@ class _AsyncTestMixin:
 
 def _is_test_method_name(name: str) -> bool:
     return name.startswith("test") or name == "runTest"
+
+
+def _test_code(method: Any) -> types.CodeType | None:
+    """The code of the test method's own function (under the wrappers)."""
+    func = getattr(method, "__func__", method)
+    func = getattr(func, _checks.COROUTINE_ATTR, func)
+    return getattr(func, "__code__", None)
 
 
 def _run_on_test_loop(func: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:

@@ -9,6 +9,7 @@ or error the plugin prevents.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import importlib.util
 import os
@@ -335,6 +336,138 @@ class GuardTests(PluginSessionTestCase):
         self.assertEqual(session.outcomes["test_zz_nothing_written"], "failed", session)
 
 
+STEP_GUARDS = f"{CASES}/test_step_guards.py"
+STEP_GUARD_OUTCOMES = {
+    "test_fixture_hangs_in_set_up": "error",
+    "test_sync_test_fixture_hangs": "error",
+    "test_fixture_hangs_in_tear_down": "error",
+    "test_fixture_leaves_a_task": "error",
+    "test_fixture_cancels_its_task": "passed",
+    "test_plain_thread": "failed",
+    "test_background_error": "failed",
+    "test_everything_together": "failed",
+    "test_zz_nothing_left": "passed",
+    "test_sleeps_past_an_ini_timeout": "passed",
+    "test_timeout_mark_without_seconds": "error",
+    "test_allow_mark_with_an_argument": "error",
+}
+
+
+class StepGuardTests(PluginSessionTestCase):
+    """The guards watch every step: async fixtures' set-up and tear-down, and the test."""
+
+    PREFETCH = (
+        ((STEP_GUARDS,), {"mode": "strict"}),
+        ((STEP_GUARDS,), {"mode": "auto"}),
+        ((STEP_GUARDS,), {"runner": "anyio"}),
+        ((STEP_GUARDS, "-k", "not hangs"), {"plugin": False}),
+        ((STEP_GUARDS, "-k", "ini_timeout", "-o", "async_timeout=0.2"), {}),
+    )
+
+    def check(self, **kwargs):
+        session = run_pytest(STEP_GUARDS, **kwargs)
+        self.assertOutcomes(session, STEP_GUARD_OUTCOMES)
+        messages = session.messages
+        hangs = [
+            ("test_fixture_hangs_in_set_up", "setup", "in hangs_in_set_up"),
+            ("test_fixture_hangs_in_tear_down", "teardown", "in hangs_in_tear_down"),
+        ]
+        if kwargs.get("runner") != "anyio":  # anyio runs no async fixture of a sync test.
+            hangs.append(("test_sync_test_fixture_hangs", "setup", "in hangs_in_set_up"))
+        for name, step, line in hangs:
+            # Within the budget, pointing at the fixture's line.
+            self.assertIn(f"failed on {step}", messages[name], session)
+            self.assertIn("timed out after 0.5 s", messages[name], session)
+            self.assertIn(line, messages[name], session)
+        message = messages["test_fixture_leaves_a_task"]
+        self.assertIn("failed on teardown", message, session)
+        self.assertIn("LeftoverTasks", message, session)
+        self.assertIn("fixture-sleeper", message, session)
+        self.assertIn("the tear-down of the fixture 'leaves_a_task'", message, session)
+        self.assertIn("ForeignThreadDatabaseAccess", messages["test_plain_thread"], session)
+        # anyio's runner has an exception handler of its own, which raises the error.
+        self.assertIn("invalid literal for int()", messages["test_background_error"], session)
+        together = messages["test_everything_together"]
+        for part in (
+            "the test's own failure",
+            "Database access from another thread was refused",
+            "together-sleeper",
+            "QuerySet.acount' was never awaited",
+        ):
+            self.assertIn(part, together, session)
+        self.assertIn(
+            "missing 1 required positional argument: 'seconds'",
+            messages["test_timeout_mark_without_seconds"],
+            session,
+        )
+        self.assertIn(
+            "allow_leftover_tasks() takes 0 positional arguments",
+            messages["test_allow_mark_with_an_argument"],
+            session,
+        )
+        self.assertNotIn("being accessed by other users", session.output, session)
+        self.assertEqual(session.leftover, [], session)
+
+    def test_pytest_asyncio_strict(self):
+        self.check(mode="strict")
+
+    def test_pytest_asyncio_auto(self):
+        self.check(mode="auto")
+
+    def test_anyio(self):
+        self.check(runner="anyio")
+
+    def test_control(self):
+        session = run_pytest(STEP_GUARDS, "-k", "not hangs", plugin=False)
+        # Nothing notices the fixture's task, the callback's error or the thread.
+        for name in ("test_fixture_leaves_a_task", "test_background_error"):
+            self.assertEqual(session.outcomes[name], "passed", session)
+        if BACKEND != "sqlite":  # SQLite: "database table is locked" in the thread.
+            self.assertEqual(session.outcomes["test_plain_thread"], "passed", session)
+            # The threads' rows were committed.
+            self.assertEqual(session.outcomes["test_zz_nothing_left"], "failed", session)
+
+    def test_ini_timeout_from_the_command_line(self):
+        session = run_pytest(STEP_GUARDS, "-k", "ini_timeout", "-o", "async_timeout=0.2")
+        self.assertOutcomes(session, {"test_sleeps_past_an_ini_timeout": "failed"})
+        self.assertIn(
+            "timed out after 0.2 s (-o async_timeout=0.2 on the command line)",
+            session.messages["test_sleeps_past_an_ini_timeout"],
+            session,
+        )
+
+
+class IniOriginTests(SimpleTestCase):
+    """Where the async_timeout ini option came from, as the timeout's message says."""
+
+    def origin(self, override_ini=None, args=(), inipath=None):
+        from types import SimpleNamespace
+
+        from django_async_testcase.pytest_plugin import _ini_origin
+
+        config = SimpleNamespace(
+            option=SimpleNamespace(override_ini=override_ini),
+            invocation_params=SimpleNamespace(args=args),
+            inipath=inipath,
+        )
+        return _ini_origin(config, "2")
+
+    def test_file(self):
+        self.assertEqual(self.origin(inipath=Path("/p/tox.ini")), "async_timeout = 2 in tox.ini")
+
+    def test_command_line(self):
+        self.assertEqual(
+            self.origin(["async_timeout=2"], ("-o", "async_timeout=2"), Path("/p/pytest.ini")),
+            "-o async_timeout=2 on the command line",
+        )
+
+    def test_addopts(self):
+        self.assertEqual(
+            self.origin(["async_timeout=2"], ("tests",), Path("/p/pytest.ini")),
+            "-o async_timeout=2 in PYTEST_ADDOPTS or the addopts ini option",
+        )
+
+
 class QueryFixtureTests(PluginSessionTestCase):
     PREFETCH = (
         ((f"{CASES}/test_query_fixtures.py",), {"mode": "auto"}),
@@ -534,11 +667,12 @@ class ErrorTests(PluginSessionTestCase):
         from django_async_testcase._engine import ServedTest
 
         served = ServedTest()
+        step = served.run_step("test", asyncio.sleep(0))
         with self.assertRaisesMessage(RuntimeError, self.TRIO_MESSAGE) as caught:
-            served.enter("test")
+            step.send(None)
         self.assertIn("-p no:django_async_testcase", str(caught.exception))
         self.assertIn("anyio_backend fixture returning 'asyncio'", str(caught.exception))
-        self.assertTrue(served.close())
+        served.close()
 
     @skipUnless(HAS_TRIO, "trio is not installed (it is not in the test extra)")
     def test_trio(self):

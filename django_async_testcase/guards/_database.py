@@ -28,18 +28,18 @@ class DatabaseGuard:
     would be undone; the signal is left alone by everyone.
     """
 
-    def __init__(self, test: Any, refuse: bool, allow_hint: str | None = None) -> None:
+    def __init__(self, test: str, refuse: bool, allow_hint: str) -> None:
         self.test = test
         self.refuse = refuse
-        #: How the message says to allow such access (default: the class attribute).
-        self.allow_hint = allow_hint or (
-            f"set `allow_foreign_thread_db_access = True` on {type(test).__qualname__}"
-        )
+        #: How the message says to allow such access.
+        self.allow_hint = allow_hint
         # The test's own threads, asked at each connection (set by start()).
         self._threads: Callable[[], tuple[threading.Thread, ...]]
         self.refused: list[ForeignThreadDatabaseAccess] = []
         self.opened: list[BaseDatabaseWrapper] = []
         self._previous: DatabaseGuard | None = None
+        # Refusals seen leaving a step of the test (so the test failed with them).
+        self._reached: set[int] = set()
 
     def start(self, threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
         """Watch connections opened by threads other than ``threads()`` (asked each time)."""
@@ -74,9 +74,28 @@ class DatabaseGuard:
         self.refused.append(exc)
         raise exc
 
+    def reached(self, error: BaseException) -> None:
+        """A step of the test raised ``error``: the refusals it carries reached the test."""
+        seen: set[int] = set()
+        found: BaseException | None = error
+        while found is not None and id(found) not in seen:
+            seen.add(id(found))
+            if isinstance(found, ForeignThreadDatabaseAccess):
+                self._reached.add(id(found))
+            found = found.__cause__ or found.__context__
+
     def unreported(self) -> list[str]:
         """Messages of the refusals that never reached the test (a thread swallowed them)."""
-        return [str(exc) for exc in self.refused if not _reached_test(exc)]
+        return [
+            str(exc)
+            for exc in self.refused
+            if id(exc) not in self._reached and not _reached_test(exc)
+        ]
+
+    def forget_refused(self) -> None:
+        """Forget the refusals so far (they were reported)."""
+        self.refused.clear()
+        self._reached.clear()
 
     def stop(self) -> None:
         """Stop watching; close the connections other threads opened during the test."""
@@ -94,16 +113,11 @@ class DatabaseGuard:
         self.opened.clear()
 
 
-# Modules whose frames run the test itself: unittest's, and the pytest plugin's
-# wrapper of a test function.
-_TEST_RUNNERS = ("unittest.case", "django_async_testcase.pytest_plugin")
-
-
 def _reached_test(exc: BaseException) -> bool:
-    """Whether ``exc`` propagated up to the code that runs the test (unittest's or the plugin's)."""
+    """Whether ``exc`` propagated up to unittest's code that runs a (sync) test method."""
     tb = exc.__traceback__
     while tb is not None:
-        if tb.tb_frame.f_globals.get("__name__") in _TEST_RUNNERS:
+        if tb.tb_frame.f_globals.get("__name__") == "unittest.case":
             return True
         tb = tb.tb_next
     return False

@@ -1,25 +1,28 @@
 """The guards of one test, as the engine's watcher: start, stop, raise one failure.
 
-The engine (``_engine.TestLoop``) calls ``opened``, ``step_started``,
-``step_finished`` and ``closed``; the guards need nothing else of it.
+The engine (``_engine.TestLoop`` for the classes, ``_engine.ServedTest`` for
+the pytest plugin) calls ``opened``, ``step_started``, ``step_finished``,
+``checkpoint`` and ``closed``; the guards need nothing else of it. What they
+watch and how their messages name the opt-outs comes from a
+:class:`GuardPolicy`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import types
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from .._checks import COROUTINE_ATTR
-from .._engine import CANCEL_GRACE, LoopOutcome, TestLoop
+from .._engine import CANCEL_GRACE, LoopOutcome
 from .._tracebacks import raise_at_code
 from ._database import DatabaseGuard
 from ._failures import ForeignThreadDatabaseAccess, LeftoverTasks, NeverAwaited
 from ._never_awaited import FAST_ORIGIN_DEPTH, NeverAwaitedCatcher
+from ._policy import GuardPolicy
 from ._tasks import format_loop_error
-from ._timeouts import Budget, test_timeout
+from ._timeouts import Budget
 
 __unittest = True  # See _tracebacks.
 
@@ -27,71 +30,74 @@ _logger = logging.getLogger("asyncio")
 
 
 class TestGuards:
-    """The guards of one test, from before ``setUp`` to after its loop has closed."""
+    """The guards of one test, from before its first step to after its loop has closed."""
 
     __test__ = False  # Not a test, whatever pytest's name patterns say.
 
-    def __init__(self, test: Any, debug: bool) -> None:
-        cls = type(test)
-        self.test = test
-        self._allow_tasks = cls.allow_leftover_tasks
-        self._database = DatabaseGuard(test, refuse=not cls.allow_foreign_thread_db_access)
-        # On unless the class opts out with ``allow_never_awaited = True``.
+    def __init__(self, policy: GuardPolicy) -> None:
+        self.policy = policy
+        self._database = DatabaseGuard(
+            policy.test,
+            refuse=not policy.allow_foreign_thread_db_access,
+            allow_hint=policy.allow_hint("allow_foreign_thread_db_access"),
+        )
         self._never_awaited = (
             None
-            if getattr(cls, "allow_never_awaited", False)
+            if policy.allow_never_awaited
             else NeverAwaitedCatcher()
-            if debug
+            if policy.debug
             else NeverAwaitedCatcher(FAST_ORIGIN_DEPTH)
         )
-        method = getattr(test, test._testMethodName, None)
-        self._test_code = _test_code(method)
-        seconds, origin = test_timeout(test, method)
-        self.budget = Budget(seconds, origin, self._test_code) if seconds is not None else None
+        self.budget = (
+            None
+            if policy.timeout is None
+            else Budget(policy.timeout, policy.timeout_origin, policy.test_code)
+        )
 
     def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
         # Django's --parallel pickles a test whose subtest failed; the guards
-        # refer back to the test (pickling would recurse) and stay behind.
+        # stay behind.
         return _no_guards, ()
 
-    def opened(self, test_loop: TestLoop) -> None:
-        self._database.start(test_loop.database_threads)
+    def opened(self, database_threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
+        self._database.start(database_threads)
         if self._never_awaited is not None:
             self._never_awaited.start()
 
-    def step_started(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    def step_started(
+        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], source: object = None
+    ) -> None:
         if self.budget is not None:
-            self.budget.watch(loop, task)
+            self.budget.watch(loop, task, source)
 
-    def step_finished(self, task: asyncio.Task[Any]) -> None:
+    def step_finished(self, task: asyncio.Task[Any], error: BaseException | None) -> None:
+        """The step ended (raising ``error``): raise AsyncTestTimeout if the budget stopped it."""
+        if error is not None:
+            self._database.reached(error)
         if self.budget is not None:
             self.budget.check(task)
 
-    def closed(self, outcome: LoopOutcome, report: bool) -> None:
-        """Stop the guards; raise a GuardFailure for what they caught, if ``report``."""
+    def checkpoint(self, outcome: LoopOutcome) -> None:
+        """Raise a GuardFailure for what the guards caught so far; forget it."""
         leftovers, loop_errors = outcome.leftover_tasks, outcome.loop_errors
-        self._database.stop()
-        if self._never_awaited is not None:
-            self._never_awaited.stop()
-        if not report:
-            return
+        policy = self.policy
         failures = []
         refused = self._database.unreported()
-        self._database.refused.clear()
+        self._database.forget_refused()
         if refused:
             failures.append(refused_message(refused))
-        if self._allow_tasks:
+        if policy.allow_leftover_tasks:
             for context in loop_errors:
                 _logger.error("%s", format_loop_error(context))
         else:
             if leftovers:
                 failures.append(
-                    "Tasks were still pending when the test ended; they were cancelled. "
-                    "Await them (or cancel and await them in asyncTearDown or an async "
-                    "cleanup), or set `allow_leftover_tasks = True` on "
-                    f"{type(self.test).__qualname__}:\n"
+                    f"Tasks were still pending when {outcome.ended} ended; they were "
+                    f"cancelled. Await them (or cancel and await them "
+                    f"{policy.cleanup_steps}), or "
+                    f"{policy.allow_hint('allow_leftover_tasks')}:\n"
                     + "\n".join(leftovers)
-                    + _django_handler_advice(leftovers)
+                    + _django_handler_advice(leftovers, policy)
                 )
             if loop_errors:
                 failures.append(
@@ -100,15 +106,25 @@ class TestGuards:
                 )
         if outcome.stuck_sync_call:
             failures.append(STUCK_SYNC_CALL)
-        if self._never_awaited is not None and self._never_awaited.found:
+        never_awaited = self._never_awaited
+        if never_awaited is not None and never_awaited.found:
             failures.append(
                 "Coroutines were created during the test and never awaited (add the missing "
-                "`await`, or set `allow_never_awaited = True` on "
-                f"{type(self.test).__qualname__}):\n" + "\n".join(self._never_awaited.found)
+                f"`await`, or {policy.allow_hint('allow_never_awaited')}):\n"
+                + "\n".join(never_awaited.found)
             )
+            never_awaited.found = []
         if failures:
             kind = _failure_kind(refused, leftovers, loop_errors, outcome.stuck_sync_call)
-            raise_at_code(kind("\n\n".join(failures)), self._test_code)
+            raise_at_code(kind("\n\n".join(failures)), policy.test_code)
+
+    def closed(self, outcome: LoopOutcome, report: bool) -> None:
+        """Stop the guards; raise a GuardFailure for what they caught, if ``report``."""
+        self._database.stop()
+        if self._never_awaited is not None:
+            self._never_awaited.stop()
+        if report:
+            self.checkpoint(outcome)
 
 
 def refused_message(refused: list[str]) -> str:
@@ -127,7 +143,7 @@ STUCK_SYNC_CALL = (
 )
 
 
-def _django_handler_advice(leftovers: list[str]) -> str:
+def _django_handler_advice(leftovers: list[str], policy: GuardPolicy) -> str:
     """What to do about leftover tasks of Django's ASGI handler, which the test cannot await."""
     if not any("ASGIHandler." in task for task in leftovers):
         return ""
@@ -139,15 +155,9 @@ def _django_handler_advice(leftovers: list[str]) -> str:
         "leave the request's tasks running when the call to the app is cancelled (6.1 "
         "cancels them). Let "
         "the request finish within the client's timeout, or, if the test is about the "
-        "timeout, let the view finish after it (await what the view waits for) or set "
-        "`allow_leftover_tasks = True` on the class."
+        "timeout, let the view finish after it (await what the view waits for) or "
+        f"{policy.allow_hint('allow_leftover_tasks')}."
     )
-
-
-def _test_code(method: Any) -> types.CodeType | None:
-    func = getattr(method, "__func__", method)
-    func = getattr(func, COROUTINE_ATTR, func)
-    return getattr(func, "__code__", None)
 
 
 def _failure_kind(refused: list[str], leftovers: list[str], errors: list[Any], stuck: bool) -> type:

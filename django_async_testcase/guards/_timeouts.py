@@ -26,6 +26,7 @@ from django.test.signals import setting_changed
 from django.test.utils import override_settings
 
 from .._checks import COROUTINE_ATTR
+from .._compat import uncancel
 from .._tracebacks import is_hidden_file, is_hidden_frame, raise_at, raise_at_code
 from ._failures import AsyncTestTimeout
 
@@ -53,7 +54,7 @@ def timeout(seconds: float | None) -> Callable[[_F], _F]:
             f"for no limit) above {getattr(seconds, '__qualname__', seconds)!s}, with the "
             f"parentheses."
         )
-    _check_seconds(seconds, "timeout()")
+    check_seconds(seconds, "timeout()")
 
     def decorate(func: _F) -> _F:
         setattr(func, _TIMEOUT_ATTR, seconds)
@@ -62,7 +63,8 @@ def timeout(seconds: float | None) -> Callable[[_F], _F]:
     return decorate
 
 
-def _check_seconds(seconds: Any, where: str) -> None:
+def check_seconds(seconds: Any, where: str) -> None:
+    """Raise TypeError, saying ``where`` it was set, unless ``seconds`` is a budget or None."""
     if seconds is None:
         return
     if (
@@ -96,9 +98,17 @@ def test_timeout(test: Any, method: Any) -> tuple[float | None, str]:
         return found
     seconds = _method_setting(method)
     if seconds is not _UNSET:
-        _check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
+        check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
         return seconds, f"@override_settings({TIMEOUT_SETTING}={seconds}) on the test method"
     return setting_timeout()
+
+
+def function_timeout(function: Any) -> tuple[float | None, str] | None:
+    """The budget that ``@timeout()`` gives a test function, and where; None if it has none."""
+    seconds = getattr(function, _TIMEOUT_ATTR, _UNSET)
+    if seconds is _UNSET:
+        return None
+    return seconds, f"@timeout({seconds}) on the test function"
 
 
 class FromSetting:
@@ -116,7 +126,7 @@ def setting_timeout() -> tuple[float | None, str]:
     global _setting_timeout
     if _setting_timeout is None:
         seconds = getattr(settings, TIMEOUT_SETTING, None)
-        _check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
+        check_seconds(seconds, f"settings.{TIMEOUT_SETTING}")
         _setting_timeout = seconds, f"settings.{TIMEOUT_SETTING} = {seconds}"
     return _setting_timeout
 
@@ -164,7 +174,7 @@ def _class_timeout(cls: type) -> tuple[Any, str]:
         if isinstance(seconds, FromSetting):
             break
         if seconds is not _UNSET:
-            _check_seconds(seconds, f"{klass.__qualname__}.async_timeout")
+            check_seconds(seconds, f"{klass.__qualname__}.async_timeout")
             return seconds, f"{klass.__qualname__}.async_timeout = {seconds}"
     return _UNSET, ""
 
@@ -203,20 +213,32 @@ class Budget:
         self._started = 0.0
         self._loop_started = 0.0
         self._expired: dict[int, tuple[list[traceback.FrameSummary], str]] = {}
+        # The step being watched in each task, by the task's id.
+        self._steps: dict[int, _Step] = {}
 
-    def watch(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-        """Cancel ``task`` if it is still running when the budget runs out (on the loop)."""
+    def watch(
+        self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], source: object = None
+    ) -> None:
+        """Cancel ``task`` if its step still runs when the budget runs out (on the loop).
+
+        The step ends with ``check(task)``: a task may run several steps (anyio
+        runs a test and its fixtures in one task). ``source`` (else the task's
+        coroutine) shows where the step waits.
+        """
         if self._deadline is None:
             self._started = _now()
             self._loop_started = loop.time()
             self._deadline = self._started + self.seconds
-        entry = _watchdog.add(self._deadline, functools.partial(_wake, loop, self._expire, task))
-        task.add_done_callback(functools.partial(_Watchdog.cancel, entry))
+        step = _Step(task.get_coro() if source is None else source)
+        step.entry = _watchdog.add(
+            self._deadline, functools.partial(_wake, loop, self._expire, task, step)
+        )
+        self._steps[id(task)] = step
 
-    def _expire(self, task: asyncio.Task[Any]) -> None:
-        if task.done():
-            return
-        self._expired[id(task)] = (_await_stack(task.get_coro()), self._clock_note(task))
+    def _expire(self, task: asyncio.Task[Any], step: _Step) -> None:
+        if task.done() or self._steps.get(id(task)) is not step:
+            return  # The step ended meanwhile.
+        self._expired[id(task)] = (_await_stack(step.source), self._clock_note(task))
         self._deadline = None
         task.cancel()
 
@@ -248,9 +270,14 @@ class Budget:
         )
 
     def check(self, task: asyncio.Task[Any]) -> None:
-        """Raise AsyncTestTimeout if ``task`` (now done) was cancelled by the budget."""
+        """The step of ``task`` ended: raise AsyncTestTimeout if the budget cancelled it."""
+        step = self._steps.pop(id(task), None)
+        if step is not None:
+            _Watchdog.cancel(step.entry)
         expired = self._expired.pop(id(task), None)
         if expired is not None:
+            if not task.done():
+                uncancel(task)  # The task goes on to its next step.
             stack, note = expired
             failure = AsyncTestTimeout(
                 f"The test timed out after {self.seconds:g} s ({self.origin}); "
@@ -264,14 +291,23 @@ class Budget:
             raise_at_code(failure, self._test_code)
 
 
+class _Step:
+    """One step being watched: what shows where it waits, and its watchdog entry."""
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+        self.entry: list[Any] = []
+
+
 def _wake(
     loop: asyncio.AbstractEventLoop,
-    expire: Callable[[asyncio.Task[Any]], None],
+    expire: Callable[[asyncio.Task[Any], _Step], None],
     task: asyncio.Task[Any],
+    step: _Step,
 ) -> None:
-    """On the watchdog's thread: have ``loop`` run ``expire(task)``."""
+    """On the watchdog's thread: have ``loop`` run ``expire(task, step)``."""
     try:
-        loop.call_soon_threadsafe(expire, task)
+        loop.call_soon_threadsafe(expire, task, step)
     except RuntimeError:  # The loop has closed meanwhile.
         pass
 
@@ -346,7 +382,11 @@ def _await_stack(coro: Any) -> list[traceback.FrameSummary]:
     frames = []
     innermost = None
     while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        frame = (
+            getattr(coro, "cr_frame", None)
+            or getattr(coro, "gi_frame", None)
+            or getattr(coro, "ag_frame", None)
+        )
         if frame is None:
             break
         innermost = traceback.FrameSummary(
@@ -354,7 +394,11 @@ def _await_stack(coro: Any) -> list[traceback.FrameSummary]:
         )
         if not is_hidden_frame(frame):
             frames.append(innermost)
-        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        coro = (
+            getattr(coro, "cr_await", None)
+            or getattr(coro, "gi_yieldfrom", None)
+            or getattr(coro, "ag_await", None)
+        )
     if innermost is not None and (not frames or frames[-1] is not innermost):
         frames.append(innermost)
     return frames
