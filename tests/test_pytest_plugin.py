@@ -38,6 +38,7 @@ asyncio_default_fixture_loop_scope = function
 """
 _runs = count()
 HAS_TRIO = importlib.util.find_spec("trio") is not None
+HAS_NO_CHANNELS = importlib.util.find_spec("channels") is None
 
 
 def entry_point_installed() -> bool:
@@ -435,6 +436,57 @@ class StepGuardTests(PluginSessionTestCase):
             session.messages["test_sleeps_past_an_ini_timeout"],
             session,
         )
+
+
+STOPPING = f"{CASES}/test_stopping_tasks.py"
+STOPPING_OUTCOMES = {
+    "test_task_cancels_its_children_on_the_way_out": "passed",
+    "test_owner_freed_by_the_garbage_collector_stops_its_task": "passed",
+    "test_a_child_nobody_stops_is_a_leftover": "failed",
+    "test_views_background_task_uses_the_orm_after_the_response": "passed",
+    "test_websocket_communicator_without_disconnect": "passed",
+    "test_http_communicator_on_a_plain_consumer": "passed",
+}
+
+
+class StoppingTaskTests(PluginSessionTestCase):
+    """Tasks on their way out are not leftovers; a task nobody stops is; asgiref's executor chain."""
+
+    PREFETCH = (
+        ((STOPPING,), {"mode": "strict"}),
+        ((STOPPING,), {"runner": "anyio"}),
+        ((STOPPING,), {"plugin": False}),
+    )
+
+    def check(self, **kwargs):
+        session = run_pytest(STOPPING, **kwargs)
+        expected = dict(STOPPING_OUTCOMES)
+        if HAS_NO_CHANNELS:
+            for name in expected:
+                if "communicator" in name:
+                    expected[name] = "skipped"
+        self.assertOutcomes(session, expected)
+        message = session.messages["test_a_child_nobody_stops_is_a_leftover"]
+        self.assertIn("nobody-stops-me", message, session)
+        self.assertNotIn("name='stopped'", message, session)
+        self.assertEqual(session.leftover, [], session)
+
+    def test_pytest_asyncio(self):
+        self.check(mode="strict")
+
+    def test_anyio(self):
+        self.check(runner="anyio")
+
+    def test_control(self):
+        session = run_pytest(STOPPING, plugin=False)
+        # No leftover-task guard; and with no test executor to walk back to,
+        # asgiref refuses the background task's ORM call ("CurrentThreadExecutor
+        # already quit or is broken"; asgiref 3.8: "Single thread executor
+        # already being used").
+        self.assertEqual(session.outcomes["test_a_child_nobody_stops_is_a_leftover"], "passed")
+        name = "test_views_background_task_uses_the_orm_after_the_response"
+        self.assertEqual(session.outcomes[name], "failed", session)
+        self.assertIn("RuntimeError", session.messages[name], session)
 
 
 class IniOriginTests(SimpleTestCase):
