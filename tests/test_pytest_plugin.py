@@ -450,7 +450,7 @@ STOPPING_OUTCOMES = {
 
 
 class StoppingTaskTests(PluginSessionTestCase):
-    """Tasks on their way out are not leftovers; a task nobody stops is; asgiref's executor chain."""
+    """Tasks on their way out are not leftovers, a task nobody stops is; the executor chain."""
 
     PREFETCH = (
         ((STOPPING,), {"mode": "strict"}),
