@@ -59,6 +59,7 @@ async def event_view(request):
 
 
 async def slow_view(request):
+    SEEN["view_started"].set()
     try:
         await asyncio.sleep(float(request.GET.get("seconds", "2")))
     except asyncio.CancelledError:
@@ -136,9 +137,15 @@ class Semantics:
         self.assertEqual(response.json(), {"waited": True})
 
     async def test_cancellation_reaches_the_view(self):
+        # Cancelled once the view runs: the first request of a process may
+        # take longer than any fixed delay to get there on a loaded machine.
+        SEEN["view_started"] = asyncio.Event()
+        request = asyncio.create_task(self.async_client.get("/slow/?seconds=5"))
+        await asyncio.wait_for(SEEN["view_started"].wait(), 10)
         started = time.monotonic()
-        with self.assertRaises(asyncio.TimeoutError):
-            await asyncio.wait_for(self.async_client.get("/slow/?seconds=2"), 0.1)
+        request.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await request
         elapsed = time.monotonic() - started
         self.assertLess(elapsed, 1.5)
         self.assertEqual(SEEN.get("view_cancelled"), True)
