@@ -42,6 +42,7 @@ import dataclasses
 import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from django.db import connections
@@ -72,6 +73,8 @@ class LoopOutcome:
     loop_errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     #: A sync call was still running on the database worker after the grace period.
     stuck_sync_call: bool = False
+    #: The aliases whose query in flight was then cancelled on the server.
+    cancelled_queries: list[str] = dataclasses.field(default_factory=list)
 
 
 class Watcher(Protocol):
@@ -129,14 +132,19 @@ class _ServesDatabase:
         worker.bind(list(connections))
         return worker
 
-    def _release_worker(self) -> bool:
-        """Wait for the worker's calls in flight and hand it back; False if one was stuck."""
+    def _release_worker(self, interrupted: bool) -> _worker.Release:
+        """Wait for the worker's calls in flight, cancelling their queries; hand it back.
+
+        The queries of a test ``interrupted`` (KeyboardInterrupt) are
+        cancelled at once; otherwise after ``CANCEL_GRACE`` s.
+        """
         worker, self.worker = self.worker, None
         if worker is None:
-            return True
-        idle = worker.release(CANCEL_GRACE)
-        _worker.give_back(worker)
-        return idle
+            return _worker.Release(stuck=False, cancelled=[])
+        try:
+            return worker.release(CANCEL_GRACE, cancel_at_once=interrupted)
+        finally:
+            _worker.give_back(worker)
 
 
 class TestLoop(_ServesDatabase):
@@ -157,6 +165,9 @@ class TestLoop(_ServesDatabase):
         self._outcome = LoopOutcome()
         self._opened = False
         self._closed = False
+        # KeyboardInterrupt (or SystemExit) cut a step short.
+        self._interrupted = False
+        self._executor = _DefaultExecutor(thread_name_prefix="asyncio")
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -193,14 +204,21 @@ class TestLoop(_ServesDatabase):
         task = create_task_in_context(loop, _as_coroutine(awaitable), self.context)
         for watcher in self._watchers:
             watcher.step_started(loop, task)
+        cancelled: BaseException | None = None
         try:
             loop.run_until_complete(task)
-        except BaseException:
+        except BaseException as exc:
             if not task.done():
-                raise  # KeyboardInterrupt (or SystemExit) stopped the loop itself.
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    self._interrupted = True  # It stopped the loop itself.
+                else:  # loop.stop() in the step: end the step's task here.
+                    loop.run_until_complete(_cancel([task]))
+                raise
+            # The CancelledError asyncio made, chained to the step's own (if any).
+            cancelled = exc
         for watcher in self._watchers:
             watcher.step_finished(task)
-        return _result(task)
+        return _result(task, cancelled)
 
     def run_sync(self, func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         """Call sync ``func`` (setUp, tearDown, a sync cleanup) in the test's context."""
@@ -216,12 +234,14 @@ class TestLoop(_ServesDatabase):
         try:
             if loop is not None:
                 try:
-                    task = loop.create_task(_shutdown())
+                    task = loop.create_task(_shutdown(self._executor))
                     loop.run_until_complete(task)
                     outcome.leftover_tasks = _result(task)
                 finally:
                     # The worker stays the test's while cancelled tasks finish.
-                    outcome.stuck_sync_call = not self._release_worker()
+                    released = self._release_worker(self._interrupted)
+                    outcome.stuck_sync_call = released.stuck or bool(released.cancelled)
+                    outcome.cancelled_queries = released.cancelled
                     loop.close()
         finally:
             if self._opened:
@@ -240,6 +260,7 @@ class TestLoop(_ServesDatabase):
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
+        loop.set_default_executor(self._executor)
         worker = self._bind_worker()
         self.context.run(_asgiref.route_thread_sensitive_calls, worker)
         _asgiref.route_new_tasks(loop, worker)
@@ -297,13 +318,23 @@ def _nothing() -> None:
     pass
 
 
-def _result(task: asyncio.Task[_T]) -> _T:
-    """The result of a finished task, or raise its exception (with a clean traceback)."""
+def _result(task: asyncio.Task[_T], cancelled: BaseException | None = None) -> _T:
+    """The result of a finished task, or raise its exception (with a clean traceback).
+
+    For a cancelled task, ``cancelled`` is the CancelledError its loop raised:
+    asyncio chains to it the one the task's coroutine raised (the test's own
+    ``raise CancelledError("...")``, or the cancellation it awaited), which
+    keeps its message and the test's line.
+    """
+    exc: BaseException | None
     if task.cancelled():
-        raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
-    exc = task.exception()
+        exc = cancelled.__context__ if cancelled is not None else None
+        if not isinstance(exc, asyncio.CancelledError):
+            raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
+    else:
+        exc = task.exception()
     if exc is not None:
-        del task
+        del task, cancelled
         clean_traceback(exc)
         try:
             raise exc
@@ -312,10 +343,12 @@ def _result(task: asyncio.Task[_T]) -> _T:
     return task.result()
 
 
-async def _shutdown() -> list[str]:
+async def _shutdown(executor: _DefaultExecutor) -> list[str]:
     """Cancel every other task, then finish async generators and the default executor.
 
-    Returns the description of each task that was still pending.
+    Returns the description of each task that was still pending. The default
+    executor's calls get ``CANCEL_GRACE`` s, no more: one may wait for a lock
+    of the test's transaction, which only its rollback, after this, releases.
     """
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
@@ -331,8 +364,45 @@ async def _shutdown() -> list[str]:
                 }
             )
     await loop.shutdown_asyncgens()
-    await loop.shutdown_default_executor()
+    if executor.used:
+        await asyncio.wait([_joined(executor)], timeout=CANCEL_GRACE)
+    executor.shutdown(wait=False)
     return leftovers
+
+
+class _DefaultExecutor(ThreadPoolExecutor):
+    """The default executor of a test's loop (as asyncio's own), which knows if it was used."""
+
+    used = False
+
+    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+        self.used = True
+        return super().submit(fn, *args, **kwargs)
+
+
+def _joined(executor: ThreadPoolExecutor) -> asyncio.Future[None]:
+    """A future of the running loop, done once ``executor``'s calls have all returned.
+
+    Unlike ``loop.shutdown_default_executor()`` (without a timeout before
+    Python 3.12), the waiting thread is a daemon and can be left behind.
+    """
+    loop = asyncio.get_running_loop()
+    joined: asyncio.Future[None] = loop.create_future()
+
+    def join() -> None:
+        executor.shutdown(wait=True)
+        try:
+            loop.call_soon_threadsafe(_set_done, joined)
+        except RuntimeError:
+            pass  # The loop has closed: nobody waits any more.
+
+    threading.Thread(target=join, name="django-async-testcase executor join", daemon=True).start()
+    return joined
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[str]:
@@ -376,13 +446,20 @@ class ServedTest(_ServesDatabase):
       test). Tasks made during a step are remembered with its ``kind``.
     - ``finish_tasks(kinds)`` cancels the remembered tasks still pending, on a
       loop that is stopped, and returns their descriptions.
-    - ``close()`` waits for the worker's calls in flight and hands it back.
+    - ``close()`` waits for the worker's calls in flight (cancelling their
+      queries) and hands it back. A step still running then was cut short
+      (KeyboardInterrupt stopped the loop): the test was ``interrupted``.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._tasks: list[tuple[str, asyncio.Future[Any]]] = []
         self._closed = False
+        self._steps_running = 0
+        #: Set by ``close()``: a step was cut short (its coroutine never ended).
+        self.interrupted = False
+        #: Set by ``close()``: the aliases whose query in flight it cancelled.
+        self.cancelled_queries: list[str] = []
 
     def enter(self, kind: str) -> Callable[[], None]:
         """Serve the calling coroutine's step; call the returned function when it ends."""
@@ -421,8 +498,10 @@ class ServedTest(_ServesDatabase):
         factory = loop.get_task_factory()
         _asgiref.route_new_tasks(loop, worker, lambda task: self._tasks.append((kind, task)))
         ours = loop.get_task_factory()
+        self._steps_running += 1
 
         def exit() -> None:
+            self._steps_running -= 1
             _asgiref.restore_thread_sensitive_routing(previous)
             if loop.get_task_factory() is ours:
                 # Typeshed's task factory type has the keyword arguments only from 3.12.
@@ -454,9 +533,17 @@ class ServedTest(_ServesDatabase):
         return described
 
     def close(self) -> bool:
-        """Wait for the worker's calls in flight and hand it back; False if one was stuck."""
+        """Wait for the worker's calls in flight and hand it back; False if one outlived the test.
+
+        A call still running after ``CANCEL_GRACE`` s (at once if the test was
+        interrupted) has its query cancelled (``cancelled_queries``); False
+        then too, or if the call is still running after that.
+        """
         if self._closed:
             return True
         self._closed = True
         self._tasks = []
-        return self._release_worker()
+        self.interrupted = self._steps_running > 0
+        released = self._release_worker(self.interrupted)
+        self.cancelled_queries = released.cancelled
+        return not (released.stuck or released.cancelled)

@@ -184,12 +184,14 @@ class _DatabaseTest:
             if self.never_awaited is not None:
                 self.never_awaited.stop()
         from .guards import ForeignThreadDatabaseAccess, LeftoverTasks
-        from .guards._test_guards import STUCK_SYNC_CALL, refused_message
+        from .guards._test_guards import refused_message, stuck_sync_call_message
 
+        if self.served.interrupted:
+            return  # KeyboardInterrupt: pytest reports it, and nothing else.
         if refused:
             raise ForeignThreadDatabaseAccess(refused_message(refused))
         if not idle:
-            raise LeftoverTasks(STUCK_SYNC_CALL)
+            raise LeftoverTasks(stuck_sync_call_message(self.served.cancelled_queries))
         if leftovers and not self.allow_tasks:
             raise LeftoverTasks(
                 "Tasks made by the test's async fixtures were still pending when the test "
