@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
@@ -89,6 +90,8 @@ class DatabaseGuard:
             connection.inc_thread_sharing()
             try:
                 BaseDatabaseWrapper.close(connection)
+            except DatabaseError:
+                pass  # Busy in its thread (MySQL refuses then): left to that thread.
             finally:
                 connection.dec_thread_sharing()
         self.opened.clear()

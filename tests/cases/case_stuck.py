@@ -15,7 +15,6 @@ import unittest
 from asgiref.sync import sync_to_async
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.test import TestCase
 
 from django_async_testcase import AsyncTestCase
 from tests.cases.case_guards import CleanStart
@@ -38,9 +37,9 @@ def stuck_query(test):
         try:
             cursor.execute(STUCK_QUERY[connection.vendor])
         except Exception as exc:
-            log(test, "query ended", error=f"{type(exc).__name__}: {exc}")
+            log(test, "query ended", error=f"{type(exc).__name__}: {exc}", at=time.time())
             raise
-        log(test, "query ended", error="", result=cursor.fetchall())
+        log(test, "query ended", error="", result=cursor.fetchall(), at=time.time())
 
 
 class StuckQueryTests(CleanStart, AsyncTestCase):
@@ -104,25 +103,3 @@ class ForeignConnectionWaitsTests(CleanStart, AsyncTestCase):
 
     async def test_b_next(self):
         log(self, "clean", rows=await Item.objects.acount())
-
-
-class InterruptedQueryTests(CleanStart, AsyncTestCase):
-    """Ctrl-C (a real SIGINT, sent by the meta-test) while a query runs."""
-
-    async def test_a_interrupted(self):
-        await Item.objects.acreate(name="before the stuck query")
-        await sync_to_async(stuck_query)(self)
-
-    async def test_b_after(self):
-        log(self, "ran after the interrupt")
-
-
-class ControlInterruptedQueryTests(CleanStart, TestCase):
-    """The control: Django's TestCase runs the query on the test's own thread."""
-
-    def test_a_interrupted(self):
-        Item.objects.create(name="before the stuck query")
-        stuck_query(self)
-
-    def test_b_after(self):
-        log(self, "ran after the interrupt")

@@ -1,0 +1,217 @@
+"""A stuck sync call never hangs the run: queries in flight are cancelled on the server.
+
+Runs tests/cases/case_stuck.py under both runners on the backend of this run
+(a real ``pg_sleep``, ``SLEEP`` or endless recursive query), and interrupts
+real runs of tests/cases/case_stuck_interrupt.py with a real SIGINT, beside
+the same run of Django's own TestCase (the control).
+"""
+
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from unittest import skipIf
+
+from django.test import SimpleTestCase
+
+from tests.cases import case_stuck as cases
+from tests.cases import case_stuck_interrupt
+from tests.harness import RUNNERS, CaseModuleTests, Cases, case_name, finish, uses
+from tests.settings import BACKEND
+
+# What Django prints when a test database cannot be dropped at the end of the run.
+UNDROPPABLE = ("being accessed by other users", "Got an error destroying", "database is locked")
+# What the query's error says when it was cancelled on the server.
+CANCELLED = {
+    "postgresql": "canceling statement due to user request",
+    "mysql": "Query execution was interrupted",
+    "sqlite": "interrupted",
+}[BACKEND]
+
+
+class StuckCallTests(CaseModuleTests):
+    module = cases
+
+    def assertCancelledAndClean(self, run, cls):
+        """The query of ``cls``'s first test was cancelled; its next test started clean."""
+        label = (run.runner, case_name(cls))
+        self.assertNotIn("[harness] killed", run.output, label)
+        for text in UNDROPPABLE:
+            self.assertNotIn(text, run.output, label)
+        [ended] = run.event_data("query ended", of=cls)
+        self.assertIn(CANCELLED, ended["error"], label)
+        self.assertEqual([e["rows"] for e in run.event_data("clean", of=cls)], [0], label)
+        for event in run.event_data("rows_after", of=cls):
+            self.assertEqual(set(event["counts"].values()), {0}, (label, event))
+
+    @uses(cases.StuckQueryTests)
+    def test_budget_runs_out_during_a_query(self):
+        test = cases.StuckQueryTests.test_a_query_never_returns
+        for run in self.each_run():
+            details = run.details(test)
+            self.assertIn(run.outcome(test), ("failed", "error"), run.runner)
+            self.assertIn("AsyncTestTimeout: The test timed out after 1 s", details)
+            self.assertIn("await sync_to_async(stuck_query)(self)", details)
+            self.assertIn("its query on the database 'default' was cancelled", details)
+            self.assertCancelledAndClean(run, cases.StuckQueryTests)
+
+    @uses(cases.QueryOutlivesTestTests)
+    def test_query_outlives_the_test(self):
+        test = cases.QueryOutlivesTestTests.test_a_leaves_its_query_running
+        for run in self.each_run():
+            self.assertIn("its query on the database 'default' was cancelled", run.details(test))
+            self.assertCancelledAndClean(run, cases.QueryOutlivesTestTests)
+
+    @uses(cases.StuckOutsideDatabaseTests)
+    def test_call_stuck_outside_the_database_is_left(self):
+        test = cases.StuckOutsideDatabaseTests.test_a_sleeps
+        for run in self.each_run():
+            details = run.details(test)
+            self.assertIn("AsyncTestTimeout: The test timed out after 1 s", details)
+            self.assertIn("it was left to finish on its own thread", details)
+            self.assertEqual(
+                [e["rows"] for e in run.event_data("clean", of=cases.StuckOutsideDatabaseTests)],
+                [0],
+            )
+            self.assertEqual(run.returncode, 1, run.output)
+
+    @skipIf(BACKEND == "sqlite", "SQLite has no row locks")
+    @uses(cases.ForeignConnectionWaitsTests)
+    def test_foreign_connection_waiting_for_the_rollback(self):
+        test = cases.ForeignConnectionWaitsTests.test_a_deadlock
+        for run in self.each_run():
+            self.assertNotIn("[harness] killed", run.output)
+            details = run.details(test)
+            self.assertIn("AsyncTestTimeout: The test timed out after 1 s", details)
+            self.assertNotIn("ProgrammingError", run.output, run.runner)
+            next_test = run.event_data("clean", of=cases.ForeignConnectionWaitsTests)
+            self.assertEqual([e["rows"] for e in next_test], [0], run.runner)
+
+
+def existing_test_databases(suffix):
+    """The test databases of the run whose names end with ``suffix``, left on the server."""
+    if BACKEND == "postgresql":
+        query = f"SELECT datname FROM pg_database WHERE datname LIKE 'test\\_dat\\_%\\_{suffix}'"
+        command = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", query]
+    elif BACKEND == "mysql":
+        query = f"SHOW DATABASES LIKE 'test\\_dat\\_%\\_{suffix}'"
+        command = ["mariadb", "-h", "127.0.0.1", "-u", "root", "-N", "-e", query]
+    else:
+        return []
+    return subprocess.run(command, capture_output=True, text=True, timeout=30).stdout.split()
+
+
+def sql(database, query):
+    if BACKEND == "postgresql":
+        command = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-Atc", query]
+    else:
+        command = ["mariadb", "-h", "127.0.0.1", "-u", "root", "-N", "-D", database, "-e", query]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+def drop(database):
+    if BACKEND == "postgresql":
+        sql("postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    else:
+        sql("mysql", f"DROP DATABASE IF EXISTS `{database}`")
+
+
+def interrupted_run(cls, runner, keepdb, suffix):
+    """Run ``cls`` of case_stuck_interrupt; Ctrl-C once its query runs.
+
+    Returns (the run, the time of the interrupting SIGINT, seconds from it to
+    the run's exit, the run's database suffix). Django's runner takes the first Ctrl-C
+    as "stop after this test" and the second as the interrupt: it gets two.
+    """
+    args = () if not keepdb else ("--keepdb",) if runner == "unittest" else ("--reuse-db",)
+    cases = Cases.of(
+        case_stuck_interrupt, runner, *args, env={"DAT_DB_SUFFIX": suffix}, classes=[cls]
+    )
+    started = cases.start()
+    proc, log_path = started[0], started[4]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if os.path.exists(log_path):
+            with open(log_path) as f:
+                if "query started" in f.read():
+                    break
+        time.sleep(0.05)
+    time.sleep(0.3)  # The query is on the server now.
+    if runner == "unittest":
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    sent, interrupted = time.time(), time.monotonic()
+    # Django's own path cannot stop SQLite's query (the control): it is killed.
+    control_on_sqlite = cls.startswith("Control") and BACKEND == "sqlite"
+    run = finish(started, timeout=3 if control_on_sqlite else 60)
+    return run, sent, time.monotonic() - interrupted, suffix
+
+
+class InterruptTests(SimpleTestCase):
+    """Ctrl-C while a query runs stops the run as promptly as Django's own TestCase."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        calls = [
+            (klass, runner, keepdb)
+            for runner in RUNNERS
+            for klass, keepdb in (
+                ("InterruptedQueryTests", False),
+                ("ControlInterruptedQueryTests", False),
+                ("InterruptedQueryTests", True),
+            )
+            if not (keepdb and BACKEND == "sqlite")  # In memory: nothing to keep.
+        ]
+        with ThreadPoolExecutor(len(calls)) as pool:
+            suffixes = [f"stuck{os.getpid()}x{index}" for index in range(len(calls))]
+            results = pool.map(lambda call, suffix: interrupted_run(*call, suffix), calls, suffixes)
+            cls.runs = dict(zip(calls, results, strict=True))
+
+    def test_interrupt_cancels_the_query_and_stops_the_run(self):
+        for runner in RUNNERS:
+            run, sent, seconds, suffix = self.runs["InterruptedQueryTests", runner, False]
+            _, _, control_seconds, _ = self.runs["ControlInterruptedQueryTests", runner, False]
+            label = (runner, run.output)
+            self.assertNotIn("[harness] killed", run.output, label)
+            # The query is cancelled at once; the run then ends as the control's
+            # (2 s where the machine is not loaded; SQLite has no control).
+            [ended] = run.event_data("query ended")
+            self.assertLess(ended["at"] - sent, 1.0, label)
+            limit = 3.0 if BACKEND == "sqlite" else max(3.0, control_seconds + 1.0)
+            self.assertLessEqual(seconds, limit, label)
+            # Django's runner dies of the SIGINT (a shell says 130); pytest exits with 2.
+            self.assertEqual(run.returncode, -signal.SIGINT if runner == "unittest" else 2, label)
+            self.assertIn(CANCELLED, ended["error"], label)
+            [rows] = run.event_data("rows_after")
+            self.assertEqual(rows["counts"], {"default": 0}, label)
+            self.assertEqual(run.event_data("ran after the interrupt"), [], label)
+            for text in (*UNDROPPABLE, "ProgrammingError", "LeftoverTasks", "ExceptionGroup"):
+                self.assertNotIn(text, run.output, label)
+            self.assertEqual(existing_test_databases(suffix), [], label)
+
+    def test_control(self):
+        for runner in RUNNERS:
+            run, _, _, suffix = self.runs["ControlInterruptedQueryTests", runner, False]
+            if BACKEND == "sqlite":
+                # Ctrl-C cannot stop a query SQLite runs on the interrupted thread.
+                self.assertIn("[harness] killed", run.output, runner)
+                continue
+            self.assertNotIn("[harness] killed", run.output, runner)
+            self.assertEqual(run.returncode, -signal.SIGINT if runner == "unittest" else 2)
+            self.assertEqual(existing_test_databases(suffix), [], runner)
+
+    @skipIf(BACKEND == "sqlite", "SQLite's test databases are in memory")
+    def test_kept_databases_have_no_rows(self):
+        for runner in RUNNERS:
+            run, _, _, suffix = self.runs["InterruptedQueryTests", runner, True]
+            kept = existing_test_databases(suffix)
+            try:
+                self.assertEqual(len(kept), 2, (runner, run.output))
+                for database in kept:
+                    self.assertEqual(sql(database, "SELECT count(*) FROM testapp_item"), "0")
+            finally:
+                for database in kept:
+                    drop(database)
