@@ -448,7 +448,9 @@ class ServedTest(_ServesDatabase):
       loop that is stopped, and returns their descriptions.
     - ``close()`` waits for the worker's calls in flight (cancelling their
       queries) and hands it back. A step still running then was cut short
-      (KeyboardInterrupt stopped the loop): the test was ``interrupted``.
+      (KeyboardInterrupt stopped the loop), or the runner set ``interrupted``
+      (asyncio.Runner turns Ctrl-C into a cancellation of the step): its
+      queries are cancelled at once.
     """
 
     def __init__(self) -> None:
@@ -456,7 +458,8 @@ class ServedTest(_ServesDatabase):
         self._tasks: list[tuple[str, asyncio.Future[Any]]] = []
         self._closed = False
         self._steps_running = 0
-        #: Set by ``close()``: a step was cut short (its coroutine never ended).
+        #: The test was interrupted (KeyboardInterrupt): set by its runner, or
+        #: by ``close()`` when a step was cut short (its coroutine never ended).
         self.interrupted = False
         #: Set by ``close()``: the aliases whose query in flight it cancelled.
         self.cancelled_queries: list[str] = []
@@ -543,7 +546,7 @@ class ServedTest(_ServesDatabase):
             return True
         self._closed = True
         self._tasks = []
-        self.interrupted = self._steps_running > 0
+        self.interrupted = self.interrupted or self._steps_running > 0
         released = self._release_worker(self.interrupted)
         self.cancelled_queries = released.cancelled
         return not (released.stuck or released.cancelled)

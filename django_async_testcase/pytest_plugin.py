@@ -335,8 +335,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     item.obj = _serve_test(function, state)  # type: ignore[attr-defined]
     try:
         result = yield
-    except BaseException:
+    except BaseException as exc:
         item.obj = function  # type: ignore[attr-defined]
+        # Ctrl-C: the queries in flight are cancelled at once, and nothing more reported.
+        state.served.interrupted = isinstance(exc, KeyboardInterrupt)
         state.served.finish_tasks((_TEST_STEP,))
         raise
     item.obj = function  # type: ignore[attr-defined]

@@ -6,9 +6,13 @@ real runs of tests/cases/case_stuck_interrupt.py with a real SIGINT, beside
 the same run of Django's own TestCase (the control).
 """
 
+import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from unittest import skipIf
@@ -17,8 +21,11 @@ from django.test import SimpleTestCase
 
 from tests.cases import case_stuck as cases
 from tests.cases import case_stuck_interrupt
-from tests.harness import RUNNERS, CaseModuleTests, Cases, case_name, finish, uses
+from tests.harness import ROOT, RUNNERS, CaseModuleTests, Cases, case_name, finish, uses
 from tests.settings import BACKEND
+from tests.test_pytest_plugin import CASES as PLUGIN_CASES
+from tests.test_pytest_plugin import INI as PLUGIN_INI
+from tests.test_pytest_plugin import run_pytest
 
 # What Django prints when a test database cannot be dropped at the end of the run.
 UNDROPPABLE = ("being accessed by other users", "Got an error destroying", "database is locked")
@@ -147,20 +154,8 @@ def interrupted_run(cls, runner, keepdb, suffix):
         case_stuck_interrupt, runner, *args, env={"DAT_DB_SUFFIX": suffix}, classes=[cls]
     )
     started = cases.start()
-    proc, log_path = started[0], started[4]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if os.path.exists(log_path):
-            with open(log_path) as f:
-                if "query started" in f.read():
-                    break
-        time.sleep(0.05)
-    time.sleep(0.3)  # The query is on the server now.
-    if runner == "unittest":
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    sent, interrupted = time.time(), time.monotonic()
+    sent = wait_and_interrupt(started[0], started[4], times=2 if runner == "unittest" else 1)
+    interrupted = time.monotonic()
     # Django's own path cannot stop SQLite's and mysqlclient's query: the control is killed.
     control_hangs = cls.startswith("Control") and BACKEND in CONTROL_HANGS
     run = finish(started, timeout=3 if control_hangs else 60)
@@ -229,3 +224,96 @@ class InterruptTests(SimpleTestCase):
             self.assertTrue(kept, (runner, run.output))
             for database in kept:
                 self.assertEqual(sql(database, "SELECT count(*) FROM testapp_item"), "0")
+
+
+class PluginTests(SimpleTestCase):
+    """The same under the pytest plugin, on function tests (tests/plugin_cases/test_stuck.py)."""
+
+    def test_budget_runs_out_during_a_query(self):
+        log = tempfile.mktemp(prefix="dat-stuck-", suffix=".jsonl")
+        try:
+            session = run_pytest(f"{PLUGIN_CASES}/test_stuck.py", env={"CASES_LOG": log})
+            events = read_events(log)
+        finally:
+            if os.path.exists(log):
+                os.remove(log)
+        # Failed (the timeout), and errored at tear-down (the call outlived the test).
+        self.assertIn("error", session.outcomes["test_a_query_never_returns"], session)
+        message = session.messages["test_a_query_never_returns"]
+        self.assertIn("AsyncTestTimeout: The test timed out after 1 s", session.output)
+        self.assertIn("its query on the database 'default' was cancelled", message, session)
+        self.assertEqual(session.outcomes["test_b_next"], "passed", session)
+        [ended] = [e for e in events if e["event"] == "query ended"]
+        self.assertIn(CANCELLED, ended["error"])
+        self.assertEqual(session.leftover, [], session)
+        self.assertNotIn("being accessed by other users", session.output, session)
+
+    def test_interrupt(self):
+        suffix = f"stuckplugin{os.getpid()}"
+        tmp = tempfile.mkdtemp(prefix="dat-stuck-")
+        try:
+            ini = os.path.join(tmp, "pytest.ini")
+            with open(ini, "w") as f:
+                f.write(PLUGIN_INI)
+            log = os.path.join(tmp, "events.jsonl")
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "PLUGIN_CASE_RUNNER": "asyncio",
+                "DAT_DB_SUFFIX": suffix,
+                "CASES_LOG": log,
+                "STUCK_INTERRUPT": "1",
+            }
+            env.pop("DJANGO_SETTINGS_MODULE", None)
+            command = [
+                sys.executable, "-m", "pytest", "-c", ini, "--rootdir", str(ROOT),
+                "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
+                "-p", "no:anyio", "--asyncio-mode=strict", f"{PLUGIN_CASES}/test_stuck.py",
+            ]  # fmt: skip
+            proc = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                text=True,
+            )  # fmt: skip
+            sent = wait_and_interrupt(proc, log)
+            interrupted = time.monotonic()
+            try:
+                output, _ = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                output = proc.communicate()[0] + "\n[killed after 60 s]"
+            seconds = time.monotonic() - interrupted
+            events = read_events(log)
+            left = existing_test_databases(suffix)
+        finally:
+            clean_server([suffix])
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertEqual(proc.returncode, 2, output)
+        [ended] = [e for e in events if e["event"] == "query ended"]
+        self.assertIn(CANCELLED, ended["error"], output)
+        self.assertLess(ended["at"] - sent, 1.5, output)
+        self.assertLess(seconds, 5.0, output)
+        for text in ("ExceptionGroup", "LeftoverTasks", "ProgrammingError", *UNDROPPABLE):
+            self.assertNotIn(text, output)
+        self.assertEqual(left, [], output)
+
+
+def read_events(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def wait_and_interrupt(proc, log_path, times=1):
+    """Once ``proc`` logged "query started", send it SIGINT ``times``; return the time."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(e["event"] == "query started" for e in read_events(log_path)):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # The query is on the server now.
+    for _ in range(times - 1):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    return time.time()
