@@ -322,14 +322,16 @@ def _result(task: asyncio.Task[_T], cancelled: BaseException | None = None) -> _
     """The result of a finished task, or raise its exception (with a clean traceback).
 
     For a cancelled task, ``cancelled`` is the CancelledError its loop raised:
-    asyncio chains to it the one the task's coroutine raised (the test's own
-    ``raise CancelledError("...")``, or the cancellation it awaited), which
-    keeps its message and the test's line.
+    the one the task's coroutine raised (the test's own ``raise
+    CancelledError("...")``, or the cancellation it awaited), with its message
+    and the test's line; Python 3.10 chains that one to a new one.
     """
     exc: BaseException | None
     if task.cancelled():
-        exc = cancelled.__context__ if cancelled is not None else None
-        if not isinstance(exc, asyncio.CancelledError):
+        exc = cancelled
+        if exc is not None and isinstance(exc.__context__, asyncio.CancelledError):
+            exc = exc.__context__
+        if exc is None:
             raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
     else:
         exc = task.exception()

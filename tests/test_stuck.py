@@ -19,8 +19,8 @@ from unittest import skipIf
 
 from django.test import SimpleTestCase
 
+from tests.cases import case_cancelled, case_stuck_interrupt
 from tests.cases import case_stuck as cases
-from tests.cases import case_stuck_interrupt
 from tests.harness import ROOT, RUNNERS, CaseModuleTests, Cases, case_name, finish, uses
 from tests.settings import BACKEND
 from tests.test_pytest_plugin import CASES as PLUGIN_CASES
@@ -97,6 +97,33 @@ class StuckCallTests(CaseModuleTests):
             self.assertNotIn("ProgrammingError", run.output, run.runner)
             next_test = run.event_data("clean", of=cases.ForeignConnectionWaitsTests)
             self.assertEqual([e["rows"] for e in next_test], [0], run.runner)
+
+
+class CancelledTests(CaseModuleTests):
+    """A test that cancels itself keeps its message and line; loop.stop() is reported once."""
+
+    module = case_cancelled
+
+    def test_cancelled_error_keeps_its_message_and_line(self):  # With the control.
+        for run in self.each_run():
+            for cls in (case_cancelled.CancelledTests, case_cancelled.ControlCancelledTests):
+                name = f"{cls.__name__}.test_raises_cancelled_error"
+                details = run.details(name)
+                self.assertIn("CancelledError: the test's own message", details, run.runner)
+                self.assertIn('raise asyncio.CancelledError("the test\'s own message")', details)
+                name = f"{cls.__name__}.test_cancels_its_own_task"
+                details = run.details(name)
+                self.assertIn("CancelledError: cancelled by the test", details, run.runner)
+                self.assertIn("await asyncio.sleep(1)", details, run.runner)
+
+    def test_loop_stop_is_reported_once(self):
+        name = "CancelledTests.test_stops_the_loop"
+        for run in self.each_run():
+            self.assertEqual(run.outcome(name), "error" if run.runner == "unittest" else "failed")
+            self.assertEqual(len([r for r in run.records if r["test"] == name]), 1, run.output)
+            details = run.details(name)
+            self.assertIn("Event loop stopped before Future completed.", details, run.runner)
+            self.assertNotIn("LeftoverTasks", details, run.runner)
 
 
 def existing_test_databases(suffix):
