@@ -73,7 +73,9 @@ class QueryCanceller:
         finally:
             # Waits while a cancel is being sent (see the module's docstring).
             with self._lock:
-                self._in_flight[connection] -= 1
+                count = self._in_flight.pop(connection, 1) - 1
+                if count:
+                    self._in_flight[connection] = count
 
     def _note_mysql_id(self, connection: BaseDatabaseWrapper) -> None:
         # mysqlclient refuses any call on a connection busy in another

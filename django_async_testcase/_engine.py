@@ -22,9 +22,11 @@ drive it the same way.
 
 Lifecycle, the one rule: ``open()`` before the test's first hook; ``run()``
 each async step; ``close()`` once, after the last cleanup and before Django
-rolls the transaction back: it cancels the tasks left pending, waits for the
-worker's calls still running, closes the loop, hands the worker back and lets
-the watchers report. ``close()`` may be called again (a no-op), so a test cut
+rolls the transaction back: it cancels the tasks left pending, waits (with a
+bound) for the default executor and for the worker's calls still running,
+cancelling on the server a query still in flight (at once if the test was
+interrupted; see ``_cancel_queries``), closes the loop, hands the worker back
+and lets the watchers report. ``close()`` may be called again (a no-op), so a test cut
 short can close it from a ``finally``.
 
 **A loop someone else runs** (pytest-asyncio's or anyio's, for the pytest
@@ -167,7 +169,7 @@ class TestLoop(_ServesDatabase):
         self._closed = False
         # KeyboardInterrupt (or SystemExit) cut a step short.
         self._interrupted = False
-        self._executor = _DefaultExecutor(thread_name_prefix="asyncio")
+        self._executor: _DefaultExecutor | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -214,8 +216,7 @@ class TestLoop(_ServesDatabase):
                 else:  # loop.stop() in the step: end the step's task here.
                     loop.run_until_complete(_cancel([task]))
                 raise
-            # The CancelledError asyncio made, chained to the step's own (if any).
-            cancelled = exc
+            cancelled = exc  # The task was cancelled: what it raised (see _result).
         for watcher in self._watchers:
             watcher.step_finished(task)
         return _result(task, cancelled)
@@ -260,6 +261,8 @@ class TestLoop(_ServesDatabase):
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
+        # asyncio's own, made here to wait for it with a bound (see _shutdown).
+        self._executor = _DefaultExecutor(thread_name_prefix="asyncio")
         loop.set_default_executor(self._executor)
         worker = self._bind_worker()
         self.context.run(_asgiref.route_thread_sensitive_calls, worker)
@@ -345,7 +348,7 @@ def _result(task: asyncio.Task[_T], cancelled: BaseException | None = None) -> _
     return task.result()
 
 
-async def _shutdown(executor: _DefaultExecutor) -> list[str]:
+async def _shutdown(executor: _DefaultExecutor | None) -> list[str]:
     """Cancel every other task, then finish async generators and the default executor.
 
     Returns the description of each task that was still pending. The default
@@ -366,9 +369,10 @@ async def _shutdown(executor: _DefaultExecutor) -> list[str]:
                 }
             )
     await loop.shutdown_asyncgens()
-    if executor.used:
-        await asyncio.wait([_joined(executor)], timeout=CANCEL_GRACE)
-    executor.shutdown(wait=False)
+    if executor is not None:
+        if executor.used:
+            await asyncio.wait([_joined(executor)], timeout=CANCEL_GRACE)
+        executor.shutdown(wait=False)
     return leftovers
 
 
