@@ -241,13 +241,18 @@ def give_back(worker: DatabaseWorker) -> None:
     worker.shutdown(wait=False)
 
 
-def stop_spare() -> None:
-    """Stop the spare worker, so that no thread of ours outlives the tests."""
+def stop_spare(timeout: float = 1.0) -> None:
+    """Stop the spare worker, so that no thread of ours outlives the tests.
+
+    Waits up to ``timeout`` s for its thread to end (a daemon: it never holds
+    the process's exit).
+    """
     global _spare
     with _spare_lock:
         worker, _spare = _spare, None
     if worker is not None:
-        worker.shutdown(wait=True)
+        worker.shutdown(wait=False)
+        worker.thread.join(timeout)
 
 
 def _forget_spare() -> None:
