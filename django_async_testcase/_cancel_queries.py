@@ -42,7 +42,7 @@ class QueryCanceller:
     """Track the queries in flight on some connections; cancel them on demand."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         # Per connection: queries in flight, and the MySQL connection id.
         self._in_flight: dict[BaseDatabaseWrapper, int] = {}
         self._mysql_ids: dict[BaseDatabaseWrapper, tuple[Any, int]] = {}
@@ -76,6 +76,8 @@ class QueryCanceller:
                 count = self._in_flight.pop(connection, 1) - 1
                 if count:
                     self._in_flight[connection] = count
+                elif not self._in_flight:
+                    self._lock.notify_all()
 
     def _note_mysql_id(self, connection: BaseDatabaseWrapper) -> None:
         # mysqlclient refuses any call on a connection busy in another
@@ -84,6 +86,11 @@ class QueryCanceller:
         known = self._mysql_ids.get(connection)
         if known is None or known[0] is not raw:
             self._mysql_ids[connection] = (raw, raw.thread_id())
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until no query is in flight; False if one still is."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._in_flight, timeout=timeout)
 
     def cancel(self) -> list[str]:
         """Cancel the query in flight on each watched connection; return their aliases."""

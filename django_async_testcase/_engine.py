@@ -454,9 +454,8 @@ class ServedTest(_ServesDatabase):
       loop that is stopped, and returns their descriptions.
     - ``close()`` waits for the worker's calls in flight (cancelling their
       queries) and hands it back. A step still running then was cut short
-      (KeyboardInterrupt stopped the loop), or the runner set ``interrupted``
-      (asyncio.Runner turns Ctrl-C into a cancellation of the step): its
-      queries are cancelled at once.
+      (KeyboardInterrupt stopped the loop), or the runner called
+      ``interrupt()``: its queries are cancelled at once.
     """
 
     def __init__(self) -> None:
@@ -464,8 +463,8 @@ class ServedTest(_ServesDatabase):
         self._tasks: list[tuple[str, asyncio.Future[Any]]] = []
         self._closed = False
         self._steps_running = 0
-        #: The test was interrupted (KeyboardInterrupt): set by its runner, or
-        #: by ``close()`` when a step was cut short (its coroutine never ended).
+        #: The test was interrupted (KeyboardInterrupt): set by ``interrupt()``,
+        #: or by ``close()`` when a step was cut short (its coroutine never ended).
         self.interrupted = False
         #: Set by ``close()``: the aliases whose query in flight it cancelled.
         self.cancelled_queries: list[str] = []
@@ -517,6 +516,12 @@ class ServedTest(_ServesDatabase):
                 loop.set_task_factory(factory)  # type: ignore[arg-type,unused-ignore]
 
         return exit
+
+    def interrupt(self) -> None:
+        """The test was interrupted (KeyboardInterrupt): cancel its queries in flight now."""
+        self.interrupted = True
+        if self.worker is not None:
+            self.worker.cancel_queries()
 
     def finish_tasks(self, kinds: Sequence[str]) -> list[str]:
         """Cancel the pending tasks made by steps of ``kinds``; describe them.

@@ -146,6 +146,10 @@ class DatabaseWorker(Executor):
             self.shutdown(wait=False)
         return Release(stuck=not idle, cancelled=cancelled)
 
+    def cancel_queries(self) -> list[str]:
+        """Cancel on the server the query each shared connection has in flight; their aliases."""
+        return self._queries.cancel()
+
     def _wait_idle(self, timeout: float) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)

@@ -337,11 +337,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
         result = yield
     except BaseException as exc:
         item.obj = function  # type: ignore[attr-defined]
-        # Ctrl-C: the queries in flight are cancelled at once, and nothing more reported.
-        state.served.interrupted = isinstance(exc, KeyboardInterrupt)
+        if isinstance(exc, KeyboardInterrupt):
+            # Ctrl-C: the queries in flight are cancelled at once, nothing more reported.
+            state.served.interrupt()
+        if state.guard is not None:
+            state.guard.cancel_queries()
         state.served.finish_tasks((_TEST_STEP,))
         raise
     item.obj = function  # type: ignore[attr-defined]
+    if state.guard is not None:
+        # Before pytest-asyncio's runner waits for the loop's default executor.
+        state.guard.cancel_queries()
     leftovers = state.served.finish_tasks((_TEST_STEP,))
     from ._tracebacks import raise_at_code
 

@@ -97,6 +97,8 @@ class StuckCallTests(CaseModuleTests):
             self.assertNotIn("ProgrammingError", run.output, run.runner)
             next_test = run.event_data("clean", of=cases.ForeignConnectionWaitsTests)
             self.assertEqual([e["rows"] for e in next_test], [0], run.runner)
+            # It ended after the rollback (with the lock, or with its connection closed).
+            self.assertEqual(len(run.event_data("foreign query ended")), 1, run.runner)
 
 
 class CancelledTests(CaseModuleTests):
@@ -272,6 +274,15 @@ class PluginTests(SimpleTestCase):
         self.assertEqual(session.outcomes["test_b_next"], "passed", session)
         [ended] = [e for e in events if e["event"] == "query ended"]
         self.assertIn(CANCELLED, ended["error"])
+        if BACKEND != "sqlite":
+            # pytest-asyncio's runner waited for the foreign connection, which
+            # waited for the rollback: the foreign query is cancelled first.
+            test = "test_c_foreign_connection_waits_for_the_rollback"
+            self.assertEqual(session.outcomes[test], "failed", session)
+            self.assertIn("AsyncTestTimeout", session.messages[test], session)
+            [ended] = [e for e in events if e["event"] == "foreign query ended"]
+            self.assertIn(CANCELLED, ended["error"])
+            self.assertEqual(session.outcomes["test_d_next"], "passed", session)
         self.assertEqual(session.leftover, [], session)
         self.assertNotIn("being accessed by other users", session.output, session)
 
@@ -318,7 +329,7 @@ class PluginTests(SimpleTestCase):
         [ended] = [e for e in events if e["event"] == "query ended"]
         self.assertIn(CANCELLED, ended["error"], output)
         self.assertLess(ended["at"] - sent, 1.5, output)
-        self.assertLess(seconds, 5.0, output)
+        self.assertLess(seconds, 10.0, output)  # About 1 s on an idle machine.
         for text in ("ExceptionGroup", "LeftoverTasks", "ProgrammingError", *UNDROPPABLE):
             self.assertNotIn(text, output)
         self.assertEqual(left, [], output)

@@ -15,6 +15,7 @@ from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
+from .._cancel_queries import CANCEL_TIMEOUT, QueryCanceller
 from ._failures import ForeignThreadDatabaseAccess
 
 __unittest = True  # See _tracebacks.
@@ -40,6 +41,8 @@ class DatabaseGuard:
         self._threads: Callable[[], tuple[threading.Thread, ...]]
         self.refused: list[ForeignThreadDatabaseAccess] = []
         self.opened: list[BaseDatabaseWrapper] = []
+        # The queries in flight on ``opened``, cancelled when the test ends.
+        self._queries = QueryCanceller()
         self._previous: DatabaseGuard | None = None
 
     def start(self, threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
@@ -56,6 +59,7 @@ class DatabaseGuard:
             return
         if not self.refuse:
             self.opened.append(connection)
+            self._queries.watch([connection])
             return
         # Close it before anything runs on it: the next attempt from that
         # thread is refused the same way. SQLite's close() keeps in-memory
@@ -79,11 +83,23 @@ class DatabaseGuard:
         """Messages of the refusals that never reached the test (a thread swallowed them)."""
         return [str(exc) for exc in self.refused if not _reached_test(exc)]
 
+    def cancel_queries(self) -> None:
+        """Cancel the queries in flight on the connections other threads opened.
+
+        Called when the test's code has ended, before its runner waits for the
+        loop's default executor: such a query may wait for a lock of the
+        test's transaction, which only the rollback releases. Waits up to
+        ``CANCEL_TIMEOUT`` s for them to end.
+        """
+        if self._queries.cancel():
+            self._queries.wait(CANCEL_TIMEOUT)
+
     def stop(self) -> None:
         """Stop watching; close the connections other threads opened during the test."""
         global _active_database_guard
         if _active_database_guard is self:
             _active_database_guard = self._previous
+        self._queries.unwatch()
         for connection in self.opened:
             if connection.connection is None:
                 continue

@@ -82,10 +82,15 @@ class StuckOutsideDatabaseTests(CleanStart, AsyncTestCase):
         log(self, "clean", rows=await Item.objects.acount())
 
 
-def lock_row(pk):
+def lock_row(test, pk):
     """In a connection of this thread's own: wait for the test's row lock."""
-    with transaction.atomic():
-        list(ContentType.objects.select_for_update().filter(pk=pk))
+    try:
+        with transaction.atomic():
+            list(ContentType.objects.select_for_update().filter(pk=pk))
+    except Exception as exc:
+        log(test, "foreign query ended", error=f"{type(exc).__name__}: {exc}")
+        raise
+    log(test, "foreign query ended", error="")
 
 
 @unittest.skipIf(
@@ -99,7 +104,7 @@ class ForeignConnectionWaitsTests(CleanStart, AsyncTestCase):
 
     async def test_a_deadlock(self):
         content_type = await ContentType.objects.select_for_update().afirst()
-        await sync_to_async(lock_row, thread_sensitive=False)(content_type.pk)
+        await sync_to_async(lock_row, thread_sensitive=False)(self, content_type.pk)
 
     async def test_b_next(self):
         log(self, "clean", rows=await Item.objects.acount())

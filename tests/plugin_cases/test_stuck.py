@@ -10,8 +10,10 @@ import os
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 
-from tests.cases.case_stuck import stuck_query
+from tests.cases.case_stuck import lock_row, stuck_query
 from tests.plugin_cases._runner import anyio_backend, mark  # noqa: F401
 from tests.testapp.models import Item
 
@@ -39,3 +41,19 @@ async def test_b_next():
 async def test_interrupted():
     await Item.objects.acreate(name="before the stuck query")
     await sync_to_async(stuck_query)(None)
+
+
+@normal
+@pytest.mark.django_db
+@pytest.mark.async_timeout(1)
+@pytest.mark.allow_foreign_thread_db_access
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite has no row locks")
+async def test_c_foreign_connection_waits_for_the_rollback():
+    content_type = await ContentType.objects.select_for_update().afirst()
+    await sync_to_async(lock_row, thread_sensitive=False)(None, content_type.pk)
+
+
+@normal
+@pytest.mark.django_db
+async def test_d_next():
+    assert await Item.objects.acount() == 0
