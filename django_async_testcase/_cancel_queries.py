@@ -20,7 +20,9 @@ the test's rollback), until the cancel request has been delivered. PostgreSQL
 and MySQL ignore a cancel that reaches an idle session, and SQLite clears an
 interrupt when its next statement starts with none running, so a cancel that
 arrives just after its query ended does not kill the next one. Covered by
-tests/test_stuck.py (each backend, and the race with an idle connection).
+tests/test_stuck.py (real runs, each backend) and tests/test_cancel_queries.py
+(an idle connection is not touched, and a cancel reaching one does not kill
+its next query).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from . import _django
 
 __unittest = True  # See _tracebacks.
 
@@ -128,8 +132,7 @@ def _cancel(connection: BaseDatabaseWrapper, mysql_id: tuple[Any, int] | None) -
 
 def _kill_query(connection: BaseDatabaseWrapper, thread_id: int) -> None:
     """``KILL QUERY`` from a connection of its own, with the same settings."""
-    params = {**connection.get_connection_params(), "connect_timeout": int(CANCEL_TIMEOUT)}
-    killer = connection.get_new_connection(params)
+    killer = _django.new_raw_connection(connection, connect_timeout=int(CANCEL_TIMEOUT))
     try:
         with contextlib.closing(killer.cursor()) as cursor:
             cursor.execute(f"KILL QUERY {int(thread_id)}")

@@ -22,6 +22,7 @@ __all__ = [
     "database_names",
     "fixture_setup_override",
     "keep_open_in_atomic_blocks",
+    "new_raw_connection",
     "rollback_class_atomics",
     "rollback_test_atomics",
     "test_data_is_class_wide",
@@ -116,3 +117,15 @@ def _guarded(connection: BaseDatabaseWrapper) -> Callable[[], None]:
             close_if_unusable_or_obsolete(connection)
 
     return guarded
+
+
+def new_raw_connection(connection: BaseDatabaseWrapper, **overrides: Any) -> Any:
+    """A new DB-API connection with ``connection``'s settings (and ``overrides``).
+
+    The backend's ``get_connection_params()`` and ``get_new_connection()``,
+    which leave ``connection`` itself alone. Used to send ``KILL QUERY`` on
+    MariaDB/MySQL; covered by tests/test_stuck.py and tests/test_cancel_queries.py
+    on MariaDB.
+    """
+    params = {**connection.get_connection_params(), **overrides}
+    return connection.get_new_connection(params)
