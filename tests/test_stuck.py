@@ -134,6 +134,29 @@ class CancelledTests(CaseModuleTests):
             self.assertNotIn("LeftoverTasks", details, run.runner)
 
 
+class ControlBudgetTests(SimpleTestCase):
+    """The control of StuckQueryTests: Django's TestCase + pytest-timeout hangs instead."""
+
+    def test_control_hangs(self):
+        suffix = f"stuckcontrol{os.getpid()}"
+        cases = Cases.of(
+            case_stuck_interrupt,
+            "pytest",
+            env={"DAT_DB_SUFFIX": suffix},
+            classes=["ControlBudgetTests"],
+            timeout=8,
+        )
+        try:
+            run = cases.run()
+        finally:
+            clean_server([suffix])
+        # pytest-timeout's failure is raised on the test's thread, in the
+        # driver's wait (PostgreSQL) or not at all (SQLite, mysqlclient):
+        # the query or the rollback keeps the run waiting.
+        self.assertIn("[harness] killed", run.output, run.output)
+        self.assertEqual(run.event_data("clean"), [], run.output)
+
+
 def existing_test_databases(suffix):
     """The test databases of the run whose names end with ``suffix``, left on the server."""
     if BACKEND == "postgresql":

@@ -1,10 +1,13 @@
-"""Ctrl-C while a query runs; run by tests/test_stuck.py, which sends a real SIGINT.
+"""Runs that may have to be stopped from outside; run by tests/test_stuck.py.
 
-The meta-test waits for the "query started" event, then interrupts the run
-as Ctrl-C does (twice under Django's runner: its first Ctrl-C only asks the
-run to stop after the current test).
+Ctrl-C while a query runs: the meta-test waits for the "query started" event,
+then interrupts the run as Ctrl-C does (twice under Django's runner: its first
+Ctrl-C only asks the run to stop after the current test). And the control of
+a time budget: Django's TestCase under pytest-timeout, which cannot stop a
+query SQLite or mysqlclient runs on the test's thread.
 """
 
+import pytest
 from asgiref.sync import sync_to_async
 from django.test import TestCase
 
@@ -35,3 +38,18 @@ class ControlInterruptedQueryTests(CleanStart, TestCase):
 
     def test_b_after(self):
         log(self, "ran after the interrupt")
+
+
+class ControlBudgetTests(CleanStart, TestCase):
+    """The control of StuckQueryTests: Django's TestCase under pytest-timeout (pytest only)."""
+
+    def test_0_first(self):
+        pass  # pytest-timeout's clock includes the test database's creation.
+
+    @pytest.mark.timeout(2)
+    def test_a_query_never_returns(self):
+        Item.objects.create(name="before the stuck query")
+        stuck_query(self)
+
+    def test_b_next(self):
+        log(self, "clean", rows=Item.objects.count())
