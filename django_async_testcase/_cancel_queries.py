@@ -50,16 +50,20 @@ class QueryCanceller:
         # Per connection: queries in flight, and the MySQL connection id.
         self._in_flight: dict[BaseDatabaseWrapper, int] = {}
         self._mysql_ids: dict[BaseDatabaseWrapper, tuple[Any, int]] = {}
-        self._stack = contextlib.ExitStack()
+        self._watched: list[BaseDatabaseWrapper] = []
+        self._wrapper = self._execute
 
     def watch(self, connections: list[BaseDatabaseWrapper]) -> None:
         """Count the queries run through Django's cursors of ``connections``."""
         for connection in connections:
-            self._stack.enter_context(connection.execute_wrapper(self._execute))
+            _django.add_execute_wrapper(connection, self._wrapper)
+            self._watched.append(connection)
 
     def unwatch(self) -> None:
-        """Stop counting (the wrappers are removed, last first)."""
-        self._stack.close()
+        """Stop counting."""
+        for connection in self._watched:
+            _django.remove_execute_wrapper(connection, self._wrapper)
+        self._watched = []
         with self._lock:
             self._in_flight.clear()
             self._mysql_ids.clear()

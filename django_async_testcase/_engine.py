@@ -44,7 +44,7 @@ import dataclasses
 import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
 from django.db import connections
@@ -169,7 +169,6 @@ class TestLoop(_ServesDatabase):
         self._closed = False
         # KeyboardInterrupt (or SystemExit) cut a step short.
         self._interrupted = False
-        self._executor: _DefaultExecutor | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -235,7 +234,7 @@ class TestLoop(_ServesDatabase):
         try:
             if loop is not None:
                 try:
-                    task = loop.create_task(_shutdown(self._executor))
+                    task = loop.create_task(_shutdown())
                     loop.run_until_complete(task)
                     outcome.leftover_tasks = _result(task)
                 finally:
@@ -261,9 +260,6 @@ class TestLoop(_ServesDatabase):
             loop.set_debug(self._debug)
         if loop.get_exception_handler() is None:
             loop.set_exception_handler(self._record_loop_error)
-        # asyncio's own, made here to wait for it with a bound (see _shutdown).
-        self._executor = _DefaultExecutor(thread_name_prefix="asyncio")
-        loop.set_default_executor(self._executor)
         worker = self._bind_worker()
         self.context.run(_asgiref.route_thread_sensitive_calls, worker)
         _asgiref.route_new_tasks(loop, worker)
@@ -348,7 +344,7 @@ def _result(task: asyncio.Task[_T], cancelled: BaseException | None = None) -> _
     return task.result()
 
 
-async def _shutdown(executor: _DefaultExecutor | None) -> list[str]:
+async def _shutdown() -> list[str]:
     """Cancel every other task, then finish async generators and the default executor.
 
     Returns the description of each task that was still pending. The default
@@ -369,24 +365,16 @@ async def _shutdown(executor: _DefaultExecutor | None) -> list[str]:
                 }
             )
     await loop.shutdown_asyncgens()
-    if executor is not None:
-        if executor.used:
-            await asyncio.wait([_joined(executor)], timeout=CANCEL_GRACE)
+    executor = _stdlib.default_executor(loop)
+    if executor is _stdlib.UNKNOWN:  # A loop of another kind: as asyncio.run() does.
+        await loop.shutdown_default_executor()
+    elif executor is not None:
+        await asyncio.wait([_joined(executor)], timeout=CANCEL_GRACE)
         executor.shutdown(wait=False)
     return leftovers
 
 
-class _DefaultExecutor(ThreadPoolExecutor):
-    """The default executor of a test's loop (as asyncio's own), which knows if it was used."""
-
-    used = False
-
-    def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
-        self.used = True
-        return super().submit(fn, *args, **kwargs)
-
-
-def _joined(executor: ThreadPoolExecutor) -> asyncio.Future[None]:
+def _joined(executor: Executor) -> asyncio.Future[None]:
     """A future of the running loop, done once ``executor``'s calls have all returned.
 
     Unlike ``loop.shutdown_default_executor()`` (without a timeout before
