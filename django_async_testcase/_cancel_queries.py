@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +47,7 @@ class QueryCanceller:
     """Track the queries in flight on some connections; cancel them on demand."""
 
     def __init__(self) -> None:
-        self._lock = threading.Condition()
+        self._lock = threading.Lock()
         # Per connection: queries in flight, and the MySQL connection id.
         self._in_flight: dict[BaseDatabaseWrapper, int] = {}
         self._mysql_ids: dict[BaseDatabaseWrapper, tuple[Any, int]] = {}
@@ -74,8 +75,8 @@ class QueryCanceller:
         connection: BaseDatabaseWrapper = context["connection"]
         if connection.vendor == "mysql":
             self._note_mysql_id(connection)
-        with self._lock:
-            self._in_flight[connection] = self._in_flight.get(connection, 0) + 1
+        # One thread at a time runs queries on a connection: no lock needed here.
+        self._in_flight[connection] = self._in_flight.get(connection, 0) + 1
         try:
             return execute(sql, params, many, context)
         finally:
@@ -84,8 +85,6 @@ class QueryCanceller:
                 count = self._in_flight.pop(connection, 1) - 1
                 if count:
                     self._in_flight[connection] = count
-                elif not self._in_flight:
-                    self._lock.notify_all()
 
     def _note_mysql_id(self, connection: BaseDatabaseWrapper) -> None:
         # mysqlclient refuses any call on a connection busy in another
@@ -97,14 +96,18 @@ class QueryCanceller:
 
     def wait(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s until no query is in flight; False if one still is."""
-        with self._lock:
-            return self._lock.wait_for(lambda: not self._in_flight, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while self._in_flight:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def cancel(self) -> list[str]:
         """Cancel the query in flight on each watched connection; return their aliases."""
         cancelled = []
         with self._lock:
-            for connection, count in self._in_flight.items():
+            for connection, count in list(self._in_flight.items()):
                 if count > 0 and _cancel(connection, self._mysql_ids.get(connection)):
                     cancelled.append(connection.alias)
         return cancelled
