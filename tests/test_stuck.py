@@ -153,10 +153,10 @@ class ControlBudgetTests(SimpleTestCase):
                 if any(e["event"] == "query started" for e in read_events(log_path)):
                     break
                 time.sleep(0.05)
-            # pytest-timeout's 2 s have run out for 3 s: its failure is raised on
+            # pytest-timeout's 1 s has run out for 2 s: its failure is raised on
             # the test's thread, in the driver's wait (PostgreSQL) or not at all
             # (SQLite, mysqlclient), and the query or the rollback keeps waiting.
-            time.sleep(5)
+            time.sleep(3)
             still_running = proc.poll() is None
         finally:
             proc.kill()
@@ -296,14 +296,16 @@ class InterruptTests(SimpleTestCase):
 class PluginTests(SimpleTestCase):
     """The same under the pytest plugin, on function tests (tests/plugin_cases/test_stuck.py)."""
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        pool = ThreadPoolExecutor(2)
+        cls.budget_session = pool.submit(budget_session)
+        cls.interrupted_session = pool.submit(interrupted_session)
+        pool.shutdown(wait=False)
+
     def test_budget_runs_out_during_a_query(self):
-        log = tempfile.mktemp(prefix="dat-stuck-", suffix=".jsonl")
-        try:
-            session = run_pytest(f"{PLUGIN_CASES}/test_stuck.py", env={"CASES_LOG": log})
-            events = read_events(log)
-        finally:
-            if os.path.exists(log):
-                os.remove(log)
+        session, events = self.budget_session.result()
         # Failed (the timeout), and errored at tear-down (the call outlived the test).
         self.assertIn("error", session.outcomes["test_a_query_never_returns"], session)
         message = session.messages["test_a_query_never_returns"]
@@ -325,45 +327,8 @@ class PluginTests(SimpleTestCase):
         self.assertNotIn("being accessed by other users", session.output, session)
 
     def test_interrupt(self):
-        suffix = f"stuckplugin{os.getpid()}"
-        tmp = tempfile.mkdtemp(prefix="dat-stuck-")
-        try:
-            ini = os.path.join(tmp, "pytest.ini")
-            with open(ini, "w") as f:
-                f.write(PLUGIN_INI)
-            log = os.path.join(tmp, "events.jsonl")
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(ROOT),
-                "PLUGIN_CASE_RUNNER": "asyncio",
-                "DAT_DB_SUFFIX": suffix,
-                "CASES_LOG": log,
-                "STUCK_INTERRUPT": "1",
-            }
-            env.pop("DJANGO_SETTINGS_MODULE", None)
-            command = [
-                sys.executable, "-m", "pytest", "-c", ini, "--rootdir", str(ROOT),
-                "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
-                "-p", "no:anyio", "--asyncio-mode=strict", f"{PLUGIN_CASES}/test_stuck.py",
-            ]  # fmt: skip
-            proc = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True,
-            )  # fmt: skip
-            sent = wait_and_interrupt(proc, log)
-            interrupted = time.monotonic()
-            try:
-                output, _ = proc.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                output = proc.communicate()[0] + "\n[killed after 60 s]"
-            seconds = time.monotonic() - interrupted
-            events = read_events(log)
-            left = existing_test_databases(suffix)
-        finally:
-            clean_server([suffix])
-            shutil.rmtree(tmp, ignore_errors=True)
-        self.assertEqual(proc.returncode, 2, output)
+        returncode, output, events, sent, seconds, left = self.interrupted_session.result()
+        self.assertEqual(returncode, 2, output)
         [ended] = [e for e in events if e["event"] == "query ended"]
         self.assertIn(CANCELLED, ended["error"], output)
         self.assertLess(ended["at"] - sent, QUERY_CANCELLED_WITHIN, output)
@@ -371,6 +336,64 @@ class PluginTests(SimpleTestCase):
         for text in ("ExceptionGroup", "LeftoverTasks", "ProgrammingError", *UNDROPPABLE):
             self.assertNotIn(text, output)
         self.assertEqual(left, [], output)
+
+
+def budget_session():
+    """The plugin's session of the tests with a budget: (Session, events)."""
+    log = tempfile.mktemp(prefix="dat-stuck-", suffix=".jsonl")
+    try:
+        session = run_pytest(f"{PLUGIN_CASES}/test_stuck.py", env={"CASES_LOG": log})
+        return session, read_events(log)
+    finally:
+        if os.path.exists(log):
+            os.remove(log)
+
+
+def interrupted_session():
+    """The plugin's session interrupted by a SIGINT once its query runs.
+
+    Returns (exit code, output, events, time of the SIGINT, seconds from it to
+    the exit, test databases left).
+    """
+    suffix = f"stuckplugin{os.getpid()}"
+    tmp = tempfile.mkdtemp(prefix="dat-stuck-")
+    try:
+        ini = os.path.join(tmp, "pytest.ini")
+        with open(ini, "w") as f:
+            f.write(PLUGIN_INI)
+        log = os.path.join(tmp, "events.jsonl")
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "PLUGIN_CASE_RUNNER": "asyncio",
+            "DAT_DB_SUFFIX": suffix,
+            "CASES_LOG": log,
+            "STUCK_INTERRUPT": "1",
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        command = [
+            sys.executable, "-m", "pytest", "-c", ini, "--rootdir", str(ROOT),
+            "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
+            "-p", "no:anyio", "--asyncio-mode=strict", f"{PLUGIN_CASES}/test_stuck.py",
+        ]  # fmt: skip
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        sent = wait_and_interrupt(proc, log)
+        interrupted = time.monotonic()
+        try:
+            output, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0] + "\n[killed after 60 s]"
+        seconds = time.monotonic() - interrupted
+        events = read_events(log)
+        left = existing_test_databases(suffix)
+    finally:
+        clean_server([suffix])
+        shutil.rmtree(tmp, ignore_errors=True)
+    return proc.returncode, output, events, sent, seconds, left
 
 
 def read_events(path):
