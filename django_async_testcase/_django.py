@@ -19,9 +19,12 @@ __unittest = True  # See _tracebacks.
 
 __all__ = [
     "TestData",
+    "add_execute_wrapper",
     "database_names",
     "fixture_setup_override",
     "keep_open_in_atomic_blocks",
+    "new_raw_connection",
+    "remove_execute_wrapper",
     "rollback_class_atomics",
     "rollback_test_atomics",
     "test_data_is_class_wide",
@@ -116,3 +119,35 @@ def _guarded(connection: BaseDatabaseWrapper) -> Callable[[], None]:
             close_if_unusable_or_obsolete(connection)
 
     return guarded
+
+
+def new_raw_connection(connection: BaseDatabaseWrapper, **overrides: Any) -> Any:
+    """A new DB-API connection with ``connection``'s settings (and ``overrides``).
+
+    The backend's ``get_connection_params()`` and ``get_new_connection()``,
+    which leave ``connection`` itself alone. Used to send ``KILL QUERY`` on
+    MariaDB/MySQL; covered by tests/test_stuck.py and tests/test_cancel_queries.py
+    on MariaDB.
+    """
+    params = {**connection.get_connection_params(), **overrides}
+    return connection.get_new_connection(params)
+
+
+# connection.execute_wrapper(wrapper) is a context manager; a test's database
+# worker installs its query counter when bound and removes it when released,
+# which do not nest with the test's own blocks, so the list it appends to,
+# ``execute_wrappers``, is used directly. Covered by tests/test_stuck.py and
+# tests/test_cancel_queries.py.
+
+
+def add_execute_wrapper(connection: BaseDatabaseWrapper, wrapper: Callable[..., Any]) -> None:
+    """Run ``connection``'s queries through ``wrapper`` (as ``execute_wrapper()`` does)."""
+    connection.execute_wrappers.append(wrapper)
+
+
+def remove_execute_wrapper(connection: BaseDatabaseWrapper, wrapper: Callable[..., Any]) -> None:
+    """Undo ``add_execute_wrapper``, wherever ``wrapper`` is in the list."""
+    try:
+        connection.execute_wrappers.remove(wrapper)
+    except ValueError:
+        pass  # Already gone.

@@ -22,9 +22,11 @@ drive it the same way.
 
 Lifecycle, the one rule: ``open()`` before the test's first hook; ``run()``
 each async step; ``close()`` once, after the last cleanup and before Django
-rolls the transaction back: it cancels the tasks left pending, waits for the
-worker's calls still running, closes the loop, hands the worker back and lets
-the watchers report. ``close()`` may be called again (a no-op), so a test cut
+rolls the transaction back: it cancels the tasks left pending, waits (with a
+bound) for the default executor and for the worker's calls still running,
+cancelling on the server a query still in flight (at once if the test was
+interrupted; see ``_cancel_queries``), closes the loop, hands the worker back
+and lets the watchers report. ``close()`` may be called again (a no-op), so a test cut
 short can close it from a ``finally``.
 
 **A loop someone else runs** (pytest-asyncio's or anyio's, for the pytest
@@ -45,6 +47,7 @@ import gc
 import threading
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from concurrent.futures import Executor
 from typing import Any, Protocol, TypeVar
 
 from django.db import connections
@@ -77,6 +80,8 @@ class LoopOutcome:
     stuck_sync_call: bool = False
     #: What ended, for messages: "the test", "the tear-down of the fixture 'x'".
     ended: str = "the test"
+    #: The aliases whose query in flight was then cancelled on the server.
+    cancelled_queries: list[str] = dataclasses.field(default_factory=list)
 
 
 class Watcher(Protocol):
@@ -143,14 +148,19 @@ class _ServesDatabase:
         worker.bind(list(connections))
         return worker
 
-    def _release_worker(self) -> bool:
-        """Wait for the worker's calls in flight and hand it back; False if one was stuck."""
+    def _release_worker(self, interrupted: bool) -> _worker.Release:
+        """Wait for the worker's calls in flight, cancelling their queries; hand it back.
+
+        The queries of a test ``interrupted`` (KeyboardInterrupt) are
+        cancelled at once; otherwise after ``CANCEL_GRACE`` s.
+        """
         worker, self.worker = self.worker, None
         if worker is None:
-            return True
-        idle = worker.release(CANCEL_GRACE)
-        _worker.give_back(worker)
-        return idle
+            return _worker.Release(stuck=False, cancelled=[])
+        try:
+            return worker.release(CANCEL_GRACE, cancel_at_once=interrupted)
+        finally:
+            _worker.give_back(worker)
 
 
 class TestLoop(_ServesDatabase):
@@ -171,6 +181,8 @@ class TestLoop(_ServesDatabase):
         self._outcome = LoopOutcome()
         self._opened = False
         self._closed = False
+        # KeyboardInterrupt (or SystemExit) cut a step short.
+        self._interrupted = False
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -207,16 +219,22 @@ class TestLoop(_ServesDatabase):
         task = create_task_in_context(loop, _as_coroutine(awaitable), self.context)
         for watcher in self._watchers:
             watcher.step_started(loop, task)
+        cancelled: BaseException | None = None
         try:
             loop.run_until_complete(task)
-        except BaseException:
+        except BaseException as exc:
             if not task.done():
-                raise  # KeyboardInterrupt (or SystemExit) stopped the loop itself.
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    self._interrupted = True  # It stopped the loop itself.
+                else:  # loop.stop() in the step: end the step's task here.
+                    loop.run_until_complete(_cancel([task]))
+                raise
+            cancelled = exc  # The task was cancelled: what it raised (see _result).
         error = None if task.cancelled() else task.exception()
         for watcher in self._watchers:
             watcher.step_finished(task, error)
         del error
-        return _result(task)
+        return _result(task, cancelled)
 
     def run_sync(self, func: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
         """Call sync ``func`` (setUp, tearDown, a sync cleanup) in the test's context."""
@@ -237,7 +255,9 @@ class TestLoop(_ServesDatabase):
                     outcome.leftover_tasks = _result(task)
                 finally:
                     # The worker stays the test's while cancelled tasks finish.
-                    outcome.stuck_sync_call = not self._release_worker()
+                    released = self._release_worker(self._interrupted)
+                    outcome.stuck_sync_call = released.stuck or bool(released.cancelled)
+                    outcome.cancelled_queries = released.cancelled
                     loop.close()
         finally:
             if self._opened:
@@ -313,13 +333,25 @@ def _nothing() -> None:
     pass
 
 
-def _result(task: asyncio.Task[_T]) -> _T:
-    """The result of a finished task, or raise its exception (with a clean traceback)."""
+def _result(task: asyncio.Task[_T], cancelled: BaseException | None = None) -> _T:
+    """The result of a finished task, or raise its exception (with a clean traceback).
+
+    For a cancelled task, ``cancelled`` is the CancelledError its loop raised:
+    the one the task's coroutine raised (the test's own ``raise
+    CancelledError("...")``, or the cancellation it awaited), with its message
+    and the test's line; Python 3.10 chains that one to a new one.
+    """
+    exc: BaseException | None
     if task.cancelled():
-        raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
-    exc = task.exception()
+        exc = cancelled
+        if exc is not None and isinstance(exc.__context__, asyncio.CancelledError):
+            exc = exc.__context__
+        if exc is None:
+            raise asyncio.CancelledError("The test's coroutine was cancelled before it finished.")
+    else:
+        exc = task.exception()
     if exc is not None:
-        del task
+        del task, cancelled
         clean_traceback(exc)
         try:
             raise exc
@@ -331,7 +363,9 @@ def _result(task: asyncio.Task[_T]) -> _T:
 async def _shutdown() -> list[str]:
     """Cancel every other task, then finish async generators and the default executor.
 
-    Returns the description of each task that was still pending.
+    Returns the description of each task that was still pending. The default
+    executor's calls get ``CANCEL_GRACE`` s, no more: one may wait for a lock
+    of the test's transaction, which only its rollback, after this, releases.
     """
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
@@ -347,8 +381,38 @@ async def _shutdown() -> list[str]:
                 }
             )
     await loop.shutdown_asyncgens()
-    await loop.shutdown_default_executor()
+    executor = _stdlib.default_executor(loop)
+    if executor is _stdlib.UNKNOWN:  # A loop of another kind: as asyncio.run() does.
+        await loop.shutdown_default_executor()
+    elif executor is not None:
+        await asyncio.wait([_joined(executor)], timeout=CANCEL_GRACE)
+        executor.shutdown(wait=False)
     return leftovers
+
+
+def _joined(executor: Executor) -> asyncio.Future[None]:
+    """A future of the running loop, done once ``executor``'s calls have all returned.
+
+    Unlike ``loop.shutdown_default_executor()`` (without a timeout before
+    Python 3.12), the waiting thread is a daemon and can be left behind.
+    """
+    loop = asyncio.get_running_loop()
+    joined: asyncio.Future[None] = loop.create_future()
+
+    def join() -> None:
+        executor.shutdown(wait=True)
+        try:
+            loop.call_soon_threadsafe(_set_done, joined)
+        except RuntimeError:
+            pass  # The loop has closed: nobody waits any more.
+
+    threading.Thread(target=join, name="django-async-testcase executor join", daemon=True).start()
+    return joined
+
+
+def _set_done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[str]:
@@ -436,8 +500,10 @@ class ServedTest(_ServesDatabase):
     - ``settle(owners, ended)``, awaited on the loop, cancels the tasks of
       ``owners`` still pending and tells the watchers ``checkpoint``.
     - ``close()`` cancels what is left (on a loop neither running nor closed),
-      waits for the worker's calls in flight, hands the worker back and tells
-      the watchers ``closed``.
+      waits for the worker's calls in flight (cancelling their queries), hands
+      the worker back and tells the watchers ``closed``. A step still running
+      then was cut short (KeyboardInterrupt stopped the loop), or the runner
+      called ``interrupt()``: its queries are cancelled at once.
     """
 
     def __init__(self, watchers: Sequence[Watcher] = ()) -> None:
@@ -447,6 +513,12 @@ class ServedTest(_ServesDatabase):
         self._loop_errors: list[dict[str, Any]] = []
         self._opened = False
         self._closed = False
+        self._steps_running = 0
+        #: The test was interrupted (KeyboardInterrupt): set by ``interrupt()``,
+        #: or by ``close()`` when a step was cut short (its coroutine never ended).
+        self.interrupted = False
+        #: Set by ``close()``: the aliases whose query in flight it cancelled.
+        self.cancelled_queries: list[str] = []
 
     def open(self) -> None:
         """Start the watchers (before the test's first step)."""
@@ -517,7 +589,11 @@ class ServedTest(_ServesDatabase):
                     outcome.leftover_tasks += loop.run_until_complete(_cancel(tasks))
                     self._record_task_errors(tasks)
         finally:
-            outcome.stuck_sync_call = not self._release_worker()
+            self.interrupted = self.interrupted or self._steps_running > 0
+            released = self._release_worker(self.interrupted)
+            self.cancelled_queries = released.cancelled
+            outcome.stuck_sync_call = released.stuck or bool(released.cancelled)
+            outcome.cancelled_queries = released.cancelled
             outcome.loop_errors, self._loop_errors = self._loop_errors, []
             if self._opened:
                 for watcher in self._watchers:
@@ -563,8 +639,10 @@ class ServedTest(_ServesDatabase):
         handler = loop.get_exception_handler()
         if handler is None:
             loop.set_exception_handler(self._record_loop_error)
+        self._steps_running += 1
 
         def exit() -> None:
+            self._steps_running -= 1
             _asgiref.restore_thread_sensitive_routing(previous)
             if loop.get_task_factory() is ours:
                 # Typeshed's task factory type has the keyword arguments only from 3.12.
@@ -573,6 +651,12 @@ class ServedTest(_ServesDatabase):
                 loop.set_exception_handler(None)
 
         return exit
+
+    def interrupt(self) -> None:
+        """The test was interrupted (KeyboardInterrupt): cancel its queries in flight now."""
+        self.interrupted = True
+        if self.worker is not None:
+            self.worker.cancel_queries()
 
     def _take_tasks(
         self, owners: Sequence[str], loop: asyncio.AbstractEventLoop

@@ -7,6 +7,7 @@ import contextlib
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
 from typing import Any
 
 __unittest = True  # See _tracebacks.
@@ -37,6 +38,22 @@ def running_loop_hidden() -> Iterator[None]:
         yield
     finally:
         asyncio._set_running_loop(loop)
+
+
+#: What ``default_executor`` returns for a loop that does not say.
+UNKNOWN: Any = object()
+
+
+def default_executor(loop: asyncio.AbstractEventLoop) -> Executor | None:
+    """The executor ``loop.run_in_executor(None, ...)`` used, None if none yet, or UNKNOWN.
+
+    ``BaseEventLoop._default_executor``, which ``shutdown_default_executor()``
+    waits for without a bound before Python 3.12; UNKNOWN for a loop without
+    it. Covered by tests/test_stuck.py (a foreign connection waiting for the
+    test's rollback).
+    """
+    executor: Executor | None = getattr(loop, "_default_executor", UNKNOWN)
+    return executor
 
 
 def task_creation_stack(task: asyncio.Task[Any]) -> traceback.StackSummary | None:

@@ -27,12 +27,13 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from . import _asgiref, _stdlib
+from ._cancel_queries import QueryCanceller
 
 __unittest = True  # See _tracebacks: a failure raised here shows the caller's code.
 
@@ -46,6 +47,8 @@ class DatabaseWorker(Executor):
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._pid = os.getpid()
         self._shared: list[BaseDatabaseWrapper] = []
+        # Counts the queries in flight on the shared connections, to cancel them.
+        self._queries = QueryCanceller()
         # The connections to install before the next call (set by bind()), and
         # those installed (read and written on the worker thread only).
         self._binding: dict[str, BaseDatabaseWrapper] = {}
@@ -112,25 +115,45 @@ class DatabaseWorker(Executor):
         for connection in shared:
             connection.inc_thread_sharing()
         self._shared = shared
+        self._queries.watch(shared)
         # Installed by the worker before the next call it runs (no call of its own).
         self._binding = dict(zip(aliases, shared, strict=True))
 
-    def release(self, grace: float) -> bool:
-        """Wait up to ``grace`` s for the calls in flight, then stop sharing the connections.
+    def release(self, grace: float, cancel_at_once: bool = False) -> Release:
+        """Wait for the calls in flight, cancelling their queries; stop sharing the connections.
 
-        Returns False if a call was still running: the worker is then told to
-        stop after it, and must not be reused. The worker keeps its
-        ``connections`` entries until the next ``bind``; with the sharing
-        count back down, Django refuses their use from the worker meanwhile.
+        Waits up to ``grace`` s for the calls to return (none, with
+        ``cancel_at_once``: the test was interrupted); then cancels on the
+        server the query each shared connection has in flight, if any, and
+        waits up to ``grace`` s more. If a call is still running then, the
+        worker is told to stop after it, and must not be reused. The worker
+        keeps its ``connections`` entries until the next ``bind``; with the
+        sharing count back down, Django refuses their use from the worker
+        meanwhile.
         """
-        with self._idle:
-            idle = self._idle.wait_for(lambda: self._pending == 0, timeout=grace)
-        for connection in self._shared:
-            connection.dec_thread_sharing()
-        self._shared = []
+        try:
+            idle = self._wait_idle(0 if cancel_at_once else grace)
+            cancelled: list[str] = []
+            if not idle:
+                cancelled = self._queries.cancel()
+                if cancelled:
+                    idle = self._wait_idle(grace)
+        finally:
+            self._queries.unwatch()
+            for connection in self._shared:
+                connection.dec_thread_sharing()
+            self._shared = []
         if not idle:
             self.shutdown(wait=False)
-        return idle
+        return Release(stuck=not idle, cancelled=cancelled)
+
+    def cancel_queries(self) -> list[str]:
+        """Cancel on the server the query each shared connection has in flight; their aliases."""
+        return self._queries.cancel()
+
+    def _wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the thread once the queued calls have run."""
@@ -171,6 +194,15 @@ class DatabaseWorker(Executor):
                     self._pending -= 1
                     if self._pending == 0:
                         self._idle.notify_all()
+
+
+class Release(NamedTuple):
+    """How the calls in flight ended when a worker was released."""
+
+    #: A call was still running at the end: it was left to finish on its own.
+    stuck: bool
+    #: The aliases whose query in flight was cancelled on the server.
+    cancelled: list[str]
 
 
 # A call for the worker: whether it was cancelled before it started, the call,
@@ -214,13 +246,18 @@ def give_back(worker: DatabaseWorker) -> None:
     worker.shutdown(wait=False)
 
 
-def stop_spare() -> None:
-    """Stop the spare worker, so that no thread of ours outlives the tests."""
+def stop_spare(timeout: float = 1.0) -> None:
+    """Stop the spare worker, so that no thread of ours outlives the tests.
+
+    Waits up to ``timeout`` s for its thread to end (a daemon: it never holds
+    the process's exit).
+    """
     global _spare
     with _spare_lock:
         worker, _spare = _spare, None
     if worker is not None:
-        worker.shutdown(wait=True)
+        worker.shutdown(wait=False)
+        worker.thread.join(timeout)
 
 
 def _forget_spare() -> None:

@@ -160,8 +160,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     item.obj = _serve_test(function, state)  # type: ignore[attr-defined]
     try:
         return (yield)
+    except KeyboardInterrupt:
+        # Ctrl-C: the queries in flight are cancelled at once, nothing more reported.
+        state.served.interrupt()
+        raise
     finally:
         item.obj = function  # type: ignore[attr-defined]
+        # Before pytest-asyncio's runner waits for the loop's default executor.
+        state.guards.cancel_foreign_queries()
 
 
 # --- per-test state ------------------------------------------------------------
@@ -179,8 +185,8 @@ class _DatabaseTest:
         function = getattr(item, "obj", None)
         self.is_async = inspect.iscoroutinefunction(function)
         self._undo_keep_open: Callable[[], None] | None = None
-        guards = TestGuards(_guard_policy(item, function, transactional, self.is_async))
-        self.served: ServedTest = ServedTest([guards])
+        self.guards = TestGuards(_guard_policy(item, function, transactional, self.is_async))
+        self.served: ServedTest = ServedTest([self.guards])
         self._opened = False
         if self.is_async:
             self.open()
@@ -211,7 +217,8 @@ class _DatabaseTest:
         """Cancel what the test left, hand the worker back, stop the guards; report."""
         __tracebackhide__ = True
         try:
-            self.served.close()
+            # Interrupted (KeyboardInterrupt): pytest reports that, and nothing else.
+            self.served.close(report=not self.served.interrupted)
         finally:
             if self._undo_keep_open is not None:
                 self._undo_keep_open()

@@ -137,8 +137,10 @@ class _AsyncTestMixin:
             # Cut short: no cleanup closed the loop, and Django skipped its rollback.
             test_loop = self._testLoop
             if test_loop is not None:
-                test_loop.close(report=False)
-                self._post_teardown()
+                try:
+                    test_loop.close(report=False)  # Cancels the queries in flight first.
+                finally:
+                    self._post_teardown()
             raise
 
     def _post_teardown(self) -> None:

@@ -80,7 +80,13 @@ def main(argv):
     failfast = "--failfast" in options
     if "--parallel" in options:
         parallel = int(options[options.index("--parallel") + 1])
-    runner = RecordingRunner(verbosity=2, failfast=failfast, parallel=parallel, interactive=False)
+    runner = RecordingRunner(
+        verbosity=2,
+        failfast=failfast,
+        parallel=parallel,
+        interactive=False,
+        keepdb="--keepdb" in options,
+    )
     failures = runner.run_tests(labels)
     path = os.environ.get("CASES_RESULT")
     if path:

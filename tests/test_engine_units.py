@@ -107,7 +107,7 @@ class DatabaseWorkerTests(TransactionTestCase):
             worker.bind(["default"])
             seen = worker.submit(lambda: connections["default"]).result(5)
             self.assertIs(seen, connections["default"])
-            self.assertTrue(worker.release(1))
+            self.assertEqual(worker.release(1), _worker.Release(stuck=False, cancelled=[]))
         finally:
             worker.shutdown()
 
@@ -115,7 +115,7 @@ class DatabaseWorkerTests(TransactionTestCase):
         worker = _worker.DatabaseWorker()
         release = threading.Event()
         worker.submit(release.wait, 5)
-        self.assertFalse(worker.release(0.05))
+        self.assertEqual(worker.release(0.05), _worker.Release(stuck=True, cancelled=[]))
         release.set()
         worker.shutdown()
         with self.assertRaisesRegex(RuntimeError, "has finished"):

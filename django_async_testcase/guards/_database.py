@@ -11,9 +11,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 
+from .._cancel_queries import CANCEL_TIMEOUT, QueryCanceller
 from ._failures import ForeignThreadDatabaseAccess
 
 __unittest = True  # See _tracebacks.
@@ -37,6 +39,8 @@ class DatabaseGuard:
         self._threads: Callable[[], tuple[threading.Thread, ...]]
         self.refused: list[ForeignThreadDatabaseAccess] = []
         self.opened: list[BaseDatabaseWrapper] = []
+        # The queries in flight on ``opened``, cancelled when the test ends.
+        self._queries = QueryCanceller()
         self._previous: DatabaseGuard | None = None
         # Refusals seen leaving a step of the test (so the test failed with them).
         self._reached: set[int] = set()
@@ -55,6 +59,7 @@ class DatabaseGuard:
             return
         if not self.refuse:
             self.opened.append(connection)
+            self._queries.watch([connection])
             return
         # Close it before anything runs on it: the next attempt from that
         # thread is refused the same way. SQLite's close() keeps in-memory
@@ -97,17 +102,31 @@ class DatabaseGuard:
         self.refused.clear()
         self._reached.clear()
 
+    def cancel_queries(self) -> None:
+        """Cancel the queries in flight on the connections other threads opened.
+
+        Called when the test's code has ended, before its runner waits for the
+        loop's default executor: such a query may wait for a lock of the
+        test's transaction, which only the rollback releases. Waits up to
+        ``CANCEL_TIMEOUT`` s for them to end.
+        """
+        if self._queries.cancel():
+            self._queries.wait(CANCEL_TIMEOUT)
+
     def stop(self) -> None:
         """Stop watching; close the connections other threads opened during the test."""
         global _active_database_guard
         if _active_database_guard is self:
             _active_database_guard = self._previous
+        self._queries.unwatch()
         for connection in self.opened:
             if connection.connection is None:
                 continue
             connection.inc_thread_sharing()
             try:
                 BaseDatabaseWrapper.close(connection)
+            except DatabaseError:
+                pass  # Busy in its thread (MySQL refuses then): left to that thread.
             finally:
                 connection.dec_thread_sharing()
         self.opened.clear()

@@ -105,7 +105,7 @@ class TestGuards:
                     "exception:\n" + "\n".join(format_loop_error(c) for c in loop_errors)
                 )
         if outcome.stuck_sync_call:
-            failures.append(STUCK_SYNC_CALL)
+            failures.append(stuck_sync_call_message(outcome.cancelled_queries))
         never_awaited = self._never_awaited
         if never_awaited is not None and never_awaited.found:
             failures.append(
@@ -117,6 +117,15 @@ class TestGuards:
         if failures:
             kind = _failure_kind(refused, leftovers, loop_errors, outcome.stuck_sync_call)
             raise_at_code(kind("\n\n".join(failures)), policy.test_code)
+
+    def cancel_foreign_queries(self) -> None:
+        """Cancel the queries in flight on connections other threads opened (allowed ones).
+
+        For a runner that waits for its loop's default executor without a
+        bound (pytest-asyncio's) before the rollback: such a query may wait
+        for a lock of the test's transaction.
+        """
+        self._database.cancel_queries()
 
     def closed(self, outcome: LoopOutcome, report: bool) -> None:
         """Stop the guards; raise a GuardFailure for what they caught, if ``report``."""
@@ -141,6 +150,19 @@ STUCK_SYNC_CALL = (
     f"{CANCEL_GRACE:g} s after the test ended; it was left to finish on its own thread. "
     "Make the sync code return (give what it waits for a timeout)."
 )
+
+
+def stuck_sync_call_message(cancelled_queries: list[str]) -> str:
+    """The failure for a sync call that outlived the test, whose queries were cancelled or not."""
+    if not cancelled_queries:
+        return STUCK_SYNC_CALL
+    aliases = ", ".join(repr(alias) for alias in cancelled_queries)
+    return (
+        "A synchronous call (an ORM call, or code run with sync_to_async) was still running "
+        f"{CANCEL_GRACE:g} s after the test ended; its query on the database {aliases} was "
+        "cancelled on the server before the rollback. Make the query return sooner (a "
+        "statement or lock timeout), or await the call before the test ends."
+    )
 
 
 def _django_handler_advice(leftovers: list[str], policy: GuardPolicy) -> str:
