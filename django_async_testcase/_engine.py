@@ -26,8 +26,8 @@ rolls the transaction back: it cancels the tasks left pending, waits (with a
 bound) for the default executor and for the worker's calls still running,
 cancelling on the server a query still in flight (at once if the test was
 interrupted; see ``_cancel_queries``), closes the loop, hands the worker back
-and lets the watchers report. ``close()`` may be called again (a no-op), so a test cut
-short can close it from a ``finally``.
+and lets the watchers report. ``close()`` may be called again (a no-op), so a
+test cut short can close it from a ``finally``.
 
 **A loop someone else runs** (pytest-asyncio's or anyio's, for the pytest
 plugin): :class:`ServedTest` gives such a test the same routing and the same
