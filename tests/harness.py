@@ -35,10 +35,12 @@ earlier ones are checked. A meta-test that must act on a running subprocess
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import itertools
 import json
 import os
+import queue
 import shlex
 import shutil
 import subprocess
@@ -47,7 +49,7 @@ import tempfile
 import threading
 import types
 import xml.etree.ElementTree as ET
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -487,20 +489,74 @@ def leftover_databases(suffix: str) -> list:
 
 # The pool, and the runs it has done or queued (each run once per process) ----------
 
-_POOL = ThreadPoolExecutor(JOBS, thread_name_prefix="case-run")
+
+class _Pool:
+    """JOBS threads that run jobs: first those a meta-test waits for, then those
+    queued ahead (``ahead=True``), each kind in the order it came."""
+
+    def __init__(self, jobs: int) -> None:
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"case-run-{n}", daemon=True)
+            for n in range(jobs)
+        ]
+        for thread in self._threads:
+            thread.start()
+        atexit.register(self._stop)
+
+    def submit(self, job, *args, ahead: bool = False) -> Future:
+        future: Future = Future()
+        self.hurry(future, job, args, ahead)
+        return future
+
+    def hurry(self, future: Future, job, args: tuple = (), ahead: bool = False) -> None:
+        """Queue ``job`` for ``future`` (again, before the jobs queued ahead, if it
+        was one of them: whichever entry comes first runs it)."""
+        self._queue.put((1 if ahead else 0, next(self._order), future, job, args))
+
+    def _work(self) -> None:
+        while True:
+            _, _, future, job, args = self._queue.get()
+            if future is None:
+                return
+            with self._lock:
+                if future.running() or future.done():
+                    continue  # Queued twice; run by the first entry.
+                future.set_running_or_notify_cancel()
+            try:
+                result = job(*args)
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def _stop(self) -> None:
+        """At exit: let the running jobs end (each bounded by its timeout), drop the rest."""
+        for _ in self._threads:
+            self._queue.put((-1, next(self._order), None, None, ()))
+        for thread in self._threads:
+            thread.join()
+
+
+_POOL = _Pool(JOBS)
 _RUNS: dict[Cases | PluginSession, Future] = {}
 _LOCK = threading.Lock()
 
 
-def submit(run: Cases | PluginSession) -> Future:
-    """Queue ``run`` (once: a second call gets the same run). Some classes of a
-    module get the run of the whole module if it is queued: a check that holds
-    on the union of the classes its class's selected tests use holds there too."""
+def submit(run: Cases | PluginSession, ahead: bool = False) -> Future:
+    """Queue ``run`` (once: a second call gets the same run, moved before the runs
+    queued ahead if it was one). Some classes of a module get the run of the
+    whole module if it is queued: a check that holds on the union of the classes
+    its class's selected tests use holds there too."""
     with _LOCK:
         if _whole(run) in _RUNS:
-            return _RUNS[_whole(run)]
+            run = _whole(run)
         if run not in _RUNS:
-            _RUNS[run] = _POOL.submit(run.run)
+            _RUNS[run] = _POOL.submit(run.run, ahead=ahead)
+        elif not ahead and not (_RUNS[run].running() or _RUNS[run].done()):
+            _POOL.hurry(_RUNS[run], run.run)
         return _RUNS[run]
 
 
@@ -586,7 +642,7 @@ def _prefetch() -> None:
     ]
     wholes = {run for run in queued if _whole(run) == run}
     for run in queued:
-        submit(_whole(run) if _whole(run) in wholes else run)
+        submit(_whole(run) if _whole(run) in wholes else run, ahead=True)
 
 
 def _flat(values) -> list:
