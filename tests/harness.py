@@ -1,12 +1,15 @@
-"""Run modules of real test classes in subprocesses and read back what happened.
+"""Run real test classes and pytest sessions in subprocesses and read back what happened.
 
 The modules in ``tests/cases`` hold real test classes (some with bugs on
 purpose). A meta-test runs one under Django's test runner (as ``manage.py
-test`` does) and under pytest with pytest-django, each in its own subprocess,
-records each test's outcome and the events the tests log (tests/cases/log.py),
-and asserts on them.
+test`` does) and under pytest with pytest-django, each in its own subprocess
+(a ``Cases`` run), records each test's outcome and the events the tests log
+(tests/cases/log.py), and asserts on them (a ``CaseRun``). The files in
+``tests/plugin_cases`` hold pytest test functions for the plugin: a
+``PluginSession`` runs pytest over some of them, with the plugin or without
+(the control), and reads back a ``SessionRun``.
 
-Two ways to write a meta-test class (see CONTRIBUTING.rst):
+Three ways to write a meta-test class (see CONTRIBUTING.rst):
 
 - ``CaseModuleTests``: one case module, run under both runners. Each
   meta-test names the case classes it checks with ``@uses(cases.SomeTests)``
@@ -17,21 +20,27 @@ Two ways to write a meta-test class (see CONTRIBUTING.rst):
 - ``CaseRunsTests``: any set of runs, declared by ``case_runs()`` as
   ``{key: Cases(...)}``; a meta-test says which keys it reads with
   ``@uses(key, ...)`` and finds them in ``self.runs[key]``.
+- ``PluginSessionTestCase``: pytest sessions, declared by ``PREFETCH``; a
+  meta-test gets each with ``run_session(...)``.
 
-Runs go through one pool of DAT_CASE_JOBS subprocesses at a time (default:
-one more than the number of CPUs: some case runs mostly wait). When the whole
-suite runs serially, the first meta-test class to set up queues the runs of
-every selected class, in run order, so that later classes' runs proceed while
-earlier ones are checked.
-
-The old functions (``run_cases``, ``run_both``, ``start_cases``/``finish``)
-still work for meta-tests that drive subprocesses themselves.
+Every run goes through one pool of DAT_CASE_JOBS subprocesses at a time
+(default: one more than the number of CPUs: some runs mostly wait), once per
+process (``submit``, ``run_all``, ``run_session``). When the whole suite runs
+serially, the first meta-test class to set up queues the runs of every
+selected class, in run order, so that later classes' runs proceed while
+earlier ones are checked. A meta-test that must act on a running subprocess
+(interrupt it, kill it) starts it with ``start()`` and reads it with
+``Started.finish``, in a job of the same pool (``in_pool``).
 """
 
 from __future__ import annotations
 
+import atexit
+import importlib.metadata
+import itertools
 import json
 import os
+import queue
 import shlex
 import shutil
 import subprocess
@@ -39,7 +48,8 @@ import sys
 import tempfile
 import threading
 import types
-from concurrent.futures import Future, ThreadPoolExecutor
+import xml.etree.ElementTree as ET
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -179,6 +189,46 @@ def case_env(**extra: str) -> dict:
     return env
 
 
+@dataclass
+class Started:
+    """A run's subprocess, started; ``finish`` waits for it and reads back what it wrote."""
+
+    run: Cases | PluginSession
+    proc: subprocess.Popen
+    #: The run's temporary folder (removed by ``finish``).
+    tmp: str
+    #: The command line, to rerun it by hand.
+    command: str
+    #: The suffix of the run's test database names.
+    suffix: str = ""
+
+    @property
+    def log_path(self) -> str:
+        """Where the run's case tests log their events ($CASES_LOG)."""
+        return os.path.join(self.tmp, "events.jsonl")
+
+    def events(self) -> list:
+        """The events logged so far."""
+        if not os.path.exists(self.log_path):
+            return []
+        return [json.loads(line) for line in Path(self.log_path).read_text().splitlines()]
+
+    def finish(self, timeout: float | None = None) -> CaseRun | SessionRun:
+        """Wait for the run (killing it after ``timeout``, the run's own by default)
+        and read what it wrote."""
+        timeout = self.run.timeout if timeout is None else timeout
+        try:
+            try:
+                stdout, stderr = self.proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                stdout, stderr = self.proc.communicate()
+                stdout += f"\n[harness] killed after {timeout} s"
+            return self.run.read(self, stdout + (stderr or ""))
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class Cases:
     """One subprocess run: ``module`` (dotted path), or some of its ``classes``
@@ -220,7 +270,8 @@ class Cases:
             ]
         raise ValueError(self.runner)
 
-    def start(self) -> _Started:
+    def start(self) -> Started:
+        """Start the run's subprocess; ``Started.finish`` reads it back."""
         tmp = tempfile.mkdtemp(prefix="dat-cases-")
         result_path, log_path = os.path.join(tmp, "result.json"), os.path.join(tmp, "events.jsonl")
         env = case_env(CASES_RESULT=result_path, CASES_LOG=log_path, **dict(self.env))
@@ -233,82 +284,305 @@ class Cases:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        started = _Started(proc, self.module, self.runner, result_path, log_path, tmp)
-        started.command = shlex.join(command)
-        return started
+        return Started(self, proc, tmp, shlex.join(command))
 
-    def run(self) -> CaseRun:
-        return finish(self.start(), timeout=self.timeout)
-
-
-class _Started(tuple):
-    """A started run: (process, module, runner, result path, log path), as ``start_cases``
-    always returned; ``finish`` also removes its temporary folder."""
-
-    def __new__(cls, proc, module, runner, result_path, log_path, tmp):
-        started = super().__new__(cls, (proc, module, runner, result_path, log_path))
-        started.tmp = tmp
-        return started
-
-
-def start_cases(module: str, runner: str, *args: str, env: dict | None = None):
-    """Start the run; ``finish`` waits for it. Lets several runs go at once."""
-    return Cases.of(module, runner, *args, env=env).start()
-
-
-def finish(started, timeout: float = 300) -> CaseRun:
-    proc, module, runner, result_path, log_path = started
-    try:
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-            output += f"\n[harness] killed after {timeout} s"
+    def read(self, started: Started, output: str) -> CaseRun:
+        result_path = os.path.join(started.tmp, "result.json")
         finished = os.path.exists(result_path)
         records = json.loads(Path(result_path).read_text()) if finished else []
-        events = []
-        if os.path.exists(log_path):
-            events = [json.loads(line) for line in Path(log_path).read_text().splitlines()]
-    finally:
-        shutil.rmtree(getattr(started, "tmp", os.path.dirname(result_path)), ignore_errors=True)
-    command = getattr(started, "command", "")
-    return CaseRun(module, runner, proc.returncode, output, records, events, finished, command)
+        return CaseRun(
+            self.module,
+            self.runner,
+            started.proc.returncode,
+            output,
+            records,
+            started.events(),
+            finished,
+            started.command,
+        )
+
+    def run(self) -> CaseRun:
+        result = self.start().finish()
+        assert isinstance(result, CaseRun)
+        return result
 
 
-# The pool, and the runs it has done or queued (each Cases runs once per process).
-_POOL = ThreadPoolExecutor(JOBS, thread_name_prefix="case-run")
-_RUNS: dict[Cases, Future] = {}
+# Plugin sessions ---------------------------------------------------------------------
+
+#: Where the pytest files of the plugin's meta-tests are (tests/test_pytest_plugin.py).
+PLUGIN_CASES = "tests/plugin_cases"
+PLUGIN_MODULE = "django_async_testcase.pytest_plugin"
+#: The ini file of every plugin session (written into the session's folder).
+PLUGIN_INI = """\
+[pytest]
+DJANGO_SETTINGS_MODULE = tests.settings
+asyncio_default_fixture_loop_scope = function
+"""
+_suffixes = itertools.count()
+
+
+def plugin_entry_point_installed() -> bool:
+    return any(
+        ep.name == "django_async_testcase"
+        for ep in importlib.metadata.entry_points(group="pytest11")
+    )
+
+
+@dataclass
+class SessionRun:
+    """What a plugin session did: each test's outcome and failure messages (from
+    its JUnit report), its exit code and output, and the test databases it left."""
+
+    returncode: int
+    output: str
+    outcomes: dict = field(default_factory=dict)
+    messages: dict = field(default_factory=dict)
+    suffix: str = ""
+    #: Test databases left on the PostgreSQL server when pytest ended.
+    leftover: list = field(default_factory=list)
+    #: The events the session's tests logged (tests/cases/log.py).
+    events: list = field(default_factory=list)
+    command: str = ""
+
+    def __str__(self) -> str:
+        return f"exit status {self.returncode}\n$ {self.command}\n{self.output}"
+
+
+@dataclass(frozen=True)
+class PluginSession:
+    """One pytest session over files of tests/plugin_cases, with its own ini
+    file, a JUnit report read back for the outcomes, and its own test database
+    names (a new ``suffix`` per run unless given; ``keep_databases`` leaves them
+    for the next run, as ``--reuse-db`` needs). ``runner`` is the async plugin
+    the session keeps: "asyncio" (pytest-asyncio in ``mode``), "anyio" or "none";
+    ``plugin=False`` is the control, with this package's plugin off."""
+
+    args: tuple
+    plugin: bool = True
+    runner: str = "asyncio"
+    mode: str = "strict"
+    env: tuple = ()
+    timeout: float = 240
+    suffix: str = ""
+    keep_databases: bool = False
+
+    @classmethod
+    def of(cls, *args, env=None, **options) -> PluginSession:
+        return cls(tuple(args), env=tuple(sorted((env or {}).items())), **options)
+
+    def command(self, tmp: str) -> list:
+        ini = os.path.join(tmp, "pytest.ini")
+        options = ["-c", ini, "--rootdir", str(ROOT), "-p", "no:cacheprovider"]
+        options += ["-p", "no:randomly", "-W", "ignore::pytest.PytestWarning"]
+        if not any("test_factories" in str(arg) for arg in self.args):
+            # Only test_factories.py uses them; importing Faker takes about 0.5 s.
+            options += ["-p", "no:pytest-factoryboy", "-p", "no:faker"]
+        if "-n" not in self.args:
+            options += ["-p", "no:xdist"]
+        if self.plugin and not plugin_entry_point_installed():
+            options += ["-p", PLUGIN_MODULE]
+        if not self.plugin:
+            options += ["-p", "no:django_async_testcase"]
+        if self.runner == "asyncio":
+            options += ["-p", "no:anyio", f"--asyncio-mode={self.mode}"]
+        else:
+            options += ["-p", "no:asyncio"]
+        junit = os.path.join(tmp, "junit.xml")
+        return [sys.executable, "-m", "pytest", *options, f"--junitxml={junit}", "-rfE", *self.args]
+
+    def start(self) -> Started:
+        """Start the session's subprocess; ``Started.finish`` reads it back."""
+        tmp = tempfile.mkdtemp(prefix="dat-plugin-")
+        Path(tmp, "pytest.ini").write_text(PLUGIN_INI)
+        suffix = self.suffix or f"plugin{os.getpid()}x{next(_suffixes)}"
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            "PLUGIN_CASE_RUNNER": self.runner,
+            "DAT_DB_SUFFIX": suffix,
+            "CASES_LOG": os.path.join(tmp, "events.jsonl"),
+            **dict(self.env),
+        }
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        command = self.command(tmp)
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return Started(self, proc, tmp, shlex.join(command), suffix)
+
+    def read(self, started: Started, output: str) -> SessionRun:
+        session = SessionRun(
+            started.proc.returncode, output, suffix=started.suffix, command=started.command
+        )
+        try:
+            session.leftover = leftover_databases(started.suffix)
+            session.events = started.events()
+            junit = Path(started.tmp, "junit.xml")
+            if junit.exists():
+                for case in ET.parse(junit).iter("testcase"):
+                    name = case.get("name")
+                    outcome, message = "passed", ""
+                    for child in case:
+                        if child.tag in ("failure", "error", "skipped"):
+                            kind = {"failure": "failed"}.get(child.tag, child.tag)
+                            if kind == "skipped" and child.get("type") == "pytest.xfail":
+                                kind = "xfail"
+                            # A teardown error comes after the call's outcome.
+                            if outcome == "passed" or kind == "error":
+                                outcome = kind if outcome == "passed" else f"{outcome}+{kind}"
+                            message += (child.get("message") or "") + (child.text or "")
+                    session.outcomes[name] = outcome
+                    session.messages[name] = message
+        finally:
+            if not self.keep_databases:
+                drop_test_databases(started.suffix)
+        return session
+
+    def run(self) -> SessionRun:
+        result = self.start().finish()
+        assert isinstance(result, SessionRun)
+        return result
+
+
+def _backend() -> str:
+    from tests.settings import BACKEND
+
+    return BACKEND
+
+
+def drop_test_databases(suffix: str) -> None:
+    """Drop the test databases of the run with ``suffix`` that are left (a control
+    run cannot drop them on PostgreSQL: "being accessed by other users")."""
+    names = [f"test_dat_{alias}_{suffix}" for alias in ("default", "other")]
+    if _backend() == "postgresql":
+        for name in names:
+            subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
+                 f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                capture_output=True, timeout=60,
+            )  # fmt: skip
+    elif _backend() == "mysql":
+        for name in names:
+            subprocess.run(
+                ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e",
+                 f"DROP DATABASE IF EXISTS `{name}`"],
+                capture_output=True, timeout=60,
+            )  # fmt: skip
+
+
+def leftover_databases(suffix: str) -> list:
+    """The test databases of the run with ``suffix`` left on the PostgreSQL server."""
+    if _backend() != "postgresql":
+        return []
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+         f"SELECT datname FROM pg_database WHERE datname LIKE 'test_dat_%{suffix}'"],
+        capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    return out.split()
+
+
+# The pool, and the runs it has done or queued (each run once per process) ----------
+
+
+class _Pool:
+    """JOBS threads that run jobs: first those a meta-test waits for, then those
+    queued ahead (``ahead=True``), each kind in the order it came."""
+
+    def __init__(self, jobs: int) -> None:
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"case-run-{n}", daemon=True)
+            for n in range(jobs)
+        ]
+        for thread in self._threads:
+            thread.start()
+        atexit.register(self._stop)
+
+    def submit(self, job, *args, ahead: bool = False) -> Future:
+        future: Future = Future()
+        self.hurry(future, job, args, ahead)
+        return future
+
+    def hurry(self, future: Future, job, args: tuple = (), ahead: bool = False) -> None:
+        """Queue ``job`` for ``future`` (again, before the jobs queued ahead, if it
+        was one of them: whichever entry comes first runs it)."""
+        self._queue.put((1 if ahead else 0, next(self._order), future, job, args))
+
+    def _work(self) -> None:
+        while True:
+            _, _, future, job, args = self._queue.get()
+            if future is None:
+                return
+            with self._lock:
+                if future.running() or future.done():
+                    continue  # Queued twice; run by the first entry.
+                future.set_running_or_notify_cancel()
+            try:
+                result = job(*args)
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def _stop(self) -> None:
+        """At exit: let the running jobs end (each bounded by its timeout), drop the rest."""
+        for _ in self._threads:
+            self._queue.put((-1, next(self._order), None, None, ()))
+        for thread in self._threads:
+            thread.join()
+
+
+_POOL = _Pool(JOBS)
+_RUNS: dict[Cases | PluginSession, Future] = {}
 _LOCK = threading.Lock()
 
 
-def submit(cases: Cases) -> Future:
-    """Queue ``cases`` (once: a second call gets the same run). Some classes of a
-    module get the run of the whole module if it is queued: a check that holds
-    on the union of the classes its class's selected tests use holds there too."""
+def submit(run: Cases | PluginSession, ahead: bool = False) -> Future:
+    """Queue ``run`` (once: a second call gets the same run, moved before the runs
+    queued ahead if it was one). Some classes of a module get the run of the
+    whole module if it is queued: a check that holds on the union of the classes
+    its class's selected tests use holds there too."""
     with _LOCK:
-        whole = replace(cases, classes=())
-        if cases.classes and whole in _RUNS:
-            return _RUNS[whole]
-        if cases not in _RUNS:
-            _RUNS[cases] = _POOL.submit(cases.run)
-        return _RUNS[cases]
+        if _whole(run) in _RUNS:
+            run = _whole(run)
+        if run not in _RUNS:
+            _RUNS[run] = _POOL.submit(run.run, ahead=ahead)
+        elif not ahead and not (_RUNS[run].running() or _RUNS[run].done()):
+            _POOL.hurry(_RUNS[run], run.run)
+        return _RUNS[run]
 
 
-def run_all(cases: list) -> list:
-    """The runs of ``cases``, done through the pool (at most JOBS at once)."""
-    futures = [submit(c) for c in cases]
+def _whole(run: Cases | PluginSession) -> Cases | PluginSession:
+    """The run of the whole module that ``run`` (some of its classes) is part of."""
+    return replace(run, classes=()) if isinstance(run, Cases) else run
+
+
+def run_all(runs: list) -> list:
+    """The results of ``runs``, done through the pool (at most JOBS at once)."""
+    futures = [submit(run) for run in runs]
     return [f.result() for f in futures]
 
 
-def run_cases(module: str, runner: str, *args: str, env: dict | None = None) -> CaseRun:
-    return Cases.of(module, runner, *args, env=env).run()
+def run_session(*args, **options) -> SessionRun:
+    """The result of ``PluginSession.of(*args, **options)``, run through the pool
+    (once: the sessions of a class's ``PREFETCH`` are queued ahead)."""
+    result = submit(PluginSession.of(*args, **options)).result()
+    assert isinstance(result, SessionRun)
+    return result
 
 
-def run_both(module: str, *args: str, env: dict | None = None) -> dict:
-    """Run ``module`` under both runners at once; {runner: CaseRun}."""
-    started = [start_cases(module, runner, *args, env=env) for runner in RUNNERS]
-    return {s[2]: finish(s) for s in started}
+def in_pool(job, *args) -> Future:
+    """Run ``job(*args)`` in the pool, for a job that drives its own runs' subprocesses
+    (``start``, ``Started.finish``), one at a time; it must not wait for the pool."""
+    return _POOL.submit(job, *args)
 
 
 # Which meta-tests will run --------------------------------------------------------
@@ -361,19 +635,18 @@ def _prefetch() -> None:
         return
     _PREFETCHED = True
     queued = [
-        cases
+        run
         for cls in list(_SELECTED)
         if not getattr(cls, "__unittest_skip__", False)
-        for cases in _flat(cls.needed().values())
+        for run in _flat(cls.needed().values())
     ]
-    wholes = {cases for cases in queued if not cases.classes}
-    for cases in queued:
-        whole = replace(cases, classes=())
-        submit(whole if whole in wholes else cases)
+    wholes = {run for run in queued if _whole(run) == run}
+    for run in queued:
+        submit(_whole(run) if _whole(run) in wholes else run, ahead=True)
 
 
 def _flat(values) -> list:
-    """The Cases of ``values``, each a Cases or a list of them."""
+    """The runs of ``values``, each a run (Cases, PluginSession) or a list of them."""
     return [c for v in values for c in (v if isinstance(v, list | tuple) else [v])]
 
 
@@ -490,6 +763,36 @@ class CaseModuleTests(CaseRunsTests):
         if count is not None:
             self.assertEqual(len(run.records), count, run.output)
         self.assertEqual(run.returncode, 0, run.output)
+
+
+class PluginSessionTestCase(CaseRunsTests):
+    """Meta-tests over pytest sessions of tests/plugin_cases.
+
+    ``PREFETCH`` lists the sessions the class's meta-tests read, as the
+    ``(args, options)`` of their ``run_session(*args, **options)`` calls: they are
+    queued with the runs of every other selected class (see ``CaseRunsTests``),
+    and ``run_session`` then gets the one already done. A session not listed runs
+    when the meta-test asks for it.
+    """
+
+    PREFETCH: tuple = ()
+
+    @classmethod
+    def case_runs(cls) -> dict:
+        return {
+            index: PluginSession.of(*args, **options)
+            for index, (args, options) in enumerate(cls.PREFETCH)
+        }
+
+    def assertOutcomes(self, session: SessionRun, expected: dict) -> None:
+        got = {name: session.outcomes.get(name) for name in expected}
+        self.assertEqual(got, expected, session)
+
+    def assertClean(self, session: SessionRun) -> None:
+        """Every test passed and the test databases were dropped."""
+        self.assertEqual(session.returncode, 0, session)
+        self.assertNotIn("being accessed by other users", session.output, session)
+        self.assertEqual(session.leftover, [], session)
 
 
 def main(argv: list) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from django.test import SimpleTestCase
 
-from tests.harness import ROOT, RUNNERS, finish, start_cases
+from tests.harness import ROOT, RUNNERS, Cases, run_all
 
 DOCS = ROOT / "docs"
 KINDS = ("testable", "testable-misuse", "testable-pytest")
@@ -163,7 +163,7 @@ class DocsExamplesTests(SimpleTestCase):
         package.mkdir()
         cls.addClassCleanup(shutil.rmtree, package)
         (package / "__init__.py").write_text("")
-        cls.sources, cls.runs, started = {}, {}, {}
+        cls.sources, cls.runs, wanted = {}, {}, {}
         for kind in KINDS:
             blocks = [block for page in cls.pages for block in page.of_kind(kind)]
             name = f"case_{kind.replace('-', '_')}"
@@ -171,11 +171,12 @@ class DocsExamplesTests(SimpleTestCase):
             (package / f"{name}.py").write_text(cls.sources[kind])
             module = f"tests.cases.{package.name}.{name}"
             if kind == "testable-pytest":  # pytest-asyncio's default mode, said explicitly.
-                started[kind] = [start_cases(module, "pytest", "--asyncio-mode=strict")]
+                wanted[kind] = [Cases.of(module, "pytest", "--asyncio-mode=strict")]
             else:
-                started[kind] = [start_cases(module, runner) for runner in RUNNERS]
-        for kind, runs in started.items():
-            cls.runs[kind] = {run.runner: run for run in map(finish, runs)}
+                wanted[kind] = [Cases.of(module, runner) for runner in RUNNERS]
+        done = iter(run_all([cases for runs in wanted.values() for cases in runs]))
+        for kind, runs in wanted.items():
+            cls.runs[kind] = {run.runner: run for run in (next(done) for _ in runs)}
 
     def test_every_python_block_says_whether_it_is_tested(self):
         self.assertTrue(self.pages)

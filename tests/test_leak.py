@@ -13,7 +13,7 @@ import unittest
 from django.conf import settings
 from django.test import SimpleTestCase
 
-from tests.harness import RUNNERS, finish, start_cases
+from tests.harness import RUNNERS, Cases, run_all
 from tests.settings import BACKEND
 
 WRITERS = ["LeakAsyncWrites.test_writes_1", "LeakAsyncWrites.test_writes_2"]
@@ -60,7 +60,7 @@ class LeakTests(SimpleTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.runs, cls.left_behind = {}, {}
-        started = []
+        wanted = []
         for kind, module in (
             ("ours", "tests.cases.case_leak"),
             ("control", "tests.cases.case_leak_control"),
@@ -69,9 +69,10 @@ class LeakTests(SimpleTestCase):
                 suffix = f"leak{os.getpid()}{kind}{runner}"
                 cls.addClassCleanup(drop_test_databases, suffix)
                 env = {"DAT_DB_SUFFIX": suffix}
-                started.append((kind, runner, suffix, start_cases(module, runner, env=env)))
-        for kind, runner, suffix, run in started:
-            cls.runs[kind, runner] = finish(run)
+                wanted.append((kind, runner, suffix, Cases.of(module, runner, env=env)))
+        runs = run_all([cases for *_, cases in wanted])
+        for (kind, runner, suffix, _), run in zip(wanted, runs, strict=True):
+            cls.runs[kind, runner] = run
             cls.left_behind[kind, runner] = existing_test_databases(suffix)
             drop_test_databases(suffix)
 

@@ -8,7 +8,7 @@ runner and under pytest.
 import django
 from django.test import SimpleTestCase
 
-from tests.harness import RUNNERS, CaseModuleTests, finish, start_cases
+from tests.harness import RUNNERS, CaseModuleTests, Cases, run_all
 
 MODULE = "tests.cases.case_newuser"
 
@@ -184,10 +184,8 @@ class NewUserTests(CaseModuleTests):
 
 class TimeoutWithoutParenthesesTests(SimpleTestCase):
     def test_import_error_says_to_use_parentheses(self):
-        started = [
-            start_cases("tests.cases.case_timeout_no_parentheses", runner) for runner in RUNNERS
-        ]
-        for run in map(finish, started):
+        module = "tests.cases.case_timeout_no_parentheses"
+        for run in run_all([Cases.of(module, runner) for runner in RUNNERS]):
             with self.subTest(runner=run.runner):
                 self.assertNotEqual(run.returncode, 0, run.output)
                 self.assertIn("@timeout needs the number of seconds", run.output)

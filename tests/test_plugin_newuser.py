@@ -1,12 +1,12 @@
 """The pytest plugin and a new user's mistakes in function tests (issue 18).
 
 Runs tests/plugin_cases/test_newuser.py in real pytest sessions (see
-tests/test_pytest_plugin.py), with the plugin and without it (the control).
+tests/harness.py: ``PluginSession``), with the plugin and without it (the control).
 """
 
-from tests.test_pytest_plugin import CASES, PluginSessionTestCase, run_pytest
+from tests.harness import PLUGIN_CASES, PluginSessionTestCase, run_session
 
-FILE = f"{CASES}/test_newuser.py"
+FILE = f"{PLUGIN_CASES}/test_newuser.py"
 WIDE_FIXTURE = (
     "The module-scoped async fixture 'module_rows' uses django_db_blocker: what it writes "
     "under django_db_blocker.unblock() is committed"
@@ -19,7 +19,7 @@ class NewUserPluginTests(PluginSessionTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.session = run_pytest(FILE)
+        cls.session = run_session(FILE)
 
     def test_forgotten_awaits_are_named_in_the_failure(self):
         session = self.session
@@ -55,6 +55,6 @@ class NewUserPluginTests(PluginSessionTestCase):
         self.assertIn("test_newuser.py:", session.output)  # Points at the fixture.
 
     def test_control(self):
-        session = run_pytest(FILE, plugin=False)
+        session = run_session(FILE, plugin=False)
         self.assertNotIn("Coroutine 'AsyncClient.get' was never awaited", session.output)
         self.assertNotIn(WIDE_FIXTURE, session.output)

@@ -1,234 +1,38 @@
 """The pytest plugin, in real pytest sessions over tests/plugin_cases, each with a control run.
 
-Each session runs in a subprocess on the backend DJANGO_ASYNC_TESTCASE_DB
-selects, with its own ini file (no xdist unless the test is about it), its
-own test database names, and a JUnit report read back for the outcomes. The
-control runs the same files with the plugin switched off and shows the leak
-or error the plugin prevents.
+Each session (tests/harness.py: ``PluginSession``) runs in a subprocess on
+the backend DJANGO_ASYNC_TESTCASE_DB selects, with its own ini file (no xdist
+unless the test is about it), its own test database names, and a JUnit report
+read back for the outcomes. The control runs the same files with the plugin
+switched off and shows the leak or error the plugin prevents.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.metadata
 import importlib.util
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import xml.etree.ElementTree as ET
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from itertools import count
 from pathlib import Path
 from unittest import skipUnless
 
 from django.test import SimpleTestCase
 
+from tests.harness import (
+    PLUGIN_CASES,
+    ROOT,
+    PluginSession,
+    PluginSessionTestCase,
+    drop_test_databases,
+    in_pool,
+    run_session,
+)
 from tests.settings import BACKEND
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES = "tests/plugin_cases"
-PLUGIN_MODULE = "django_async_testcase.pytest_plugin"
-INI = """\
-[pytest]
-DJANGO_SETTINGS_MODULE = tests.settings
-asyncio_default_fixture_loop_scope = function
-"""
-_runs = count()
+CASES = PLUGIN_CASES
 HAS_TRIO = importlib.util.find_spec("trio") is not None
 HAS_NO_CHANNELS = importlib.util.find_spec("channels") is None
-
-
-def entry_point_installed() -> bool:
-    return any(
-        ep.name == "django_async_testcase"
-        for ep in importlib.metadata.entry_points(group="pytest11")
-    )
-
-
-@dataclass
-class Session:
-    returncode: int
-    output: str
-    outcomes: dict = field(default_factory=dict)
-    messages: dict = field(default_factory=dict)
-    suffix: str = ""
-    #: Test databases left on the PostgreSQL server when pytest ended.
-    leftover: list = field(default_factory=list)
-
-    def __str__(self) -> str:
-        return f"exit status {self.returncode}\n{self.output}"
-
-
-# Sessions started ahead (PluginSessionTestCase.PREFETCH), by their call's key.
-_prefetched: dict[tuple, Future] = {}
-_started: set[tuple] = set()
-# Each session is a subprocess that mostly waits: one more than the CPUs.
-_pool = ThreadPoolExecutor(max_workers=(os.cpu_count() or 1) + 1)
-# The classes whose meta-tests will run (Django's loader and pytest make an
-# instance of each test before the run).
-_selected_classes: list[type] = []
-
-
-def _key(args, kwargs):
-    return args, tuple(sorted(kwargs.items()))
-
-
-def run_pytest(*args, **kwargs):
-    """The Session of pytest over ``args`` (see ``_run_pytest``): started ahead if declared."""
-    try:
-        future = _prefetched.pop(_key(args, kwargs), None)
-    except TypeError:  # An unhashable argument (env=...): never started ahead.
-        future = None
-    if future is not None:
-        return future.result()
-    return _run_pytest(*args, **kwargs)
-
-
-def _run_pytest(
-    *args, plugin=True, runner="asyncio", mode="strict", env=None, timeout=240, suffix=None,
-    keep_databases=False,
-):  # fmt: skip
-    """Run pytest over ``args`` in a subprocess; return a Session.
-
-    ``suffix`` names the test databases (a new one per run unless given);
-    ``keep_databases`` leaves them for the next run (``--reuse-db``).
-    """
-    tmp = Path(tempfile.mkdtemp(prefix="dat-plugin-"))
-    suffix = suffix or new_suffix()
-    try:
-        ini = tmp / "pytest.ini"
-        ini.write_text(INI)
-        junit = tmp / "junit.xml"
-        options = ["-c", str(ini), "--rootdir", str(ROOT), "-p", "no:cacheprovider"]
-        options += ["-p", "no:randomly", "-W", "ignore::pytest.PytestWarning"]
-        if not any("test_factories" in str(arg) for arg in args):
-            # Only test_factories.py uses them; importing Faker takes about 0.5 s.
-            options += ["-p", "no:pytest-factoryboy", "-p", "no:faker"]
-        if "-n" not in args:
-            options += ["-p", "no:xdist"]
-        if plugin and not entry_point_installed():
-            options += ["-p", PLUGIN_MODULE]
-        if not plugin:
-            options += ["-p", "no:django_async_testcase"]
-        if runner == "asyncio":
-            options += ["-p", "no:anyio", f"--asyncio-mode={mode}"]
-        else:
-            options += ["-p", "no:asyncio"]
-        environ = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(
-                [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
-            ),
-            "PLUGIN_CASE_RUNNER": runner,
-            "DAT_DB_SUFFIX": suffix,
-            **(env or {}),
-        }
-        environ.pop("DJANGO_SETTINGS_MODULE", None)
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", *options, f"--junitxml={junit}", "-rfE", *args],
-            cwd=ROOT,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        session = Session(proc.returncode, proc.stdout + proc.stderr, suffix=suffix)
-        session.leftover = leftover_databases(suffix)
-        if junit.exists():
-            for case in ET.parse(junit).iter("testcase"):
-                name = case.get("name")
-                outcome, message = "passed", ""
-                for child in case:
-                    if child.tag in ("failure", "error", "skipped"):
-                        kind = {"failure": "failed"}.get(child.tag, child.tag)
-                        if kind == "skipped" and child.get("type") == "pytest.xfail":
-                            kind = "xfail"
-                        # A teardown error comes after the call's outcome.
-                        if outcome == "passed" or kind == "error":
-                            outcome = kind if outcome == "passed" else f"{outcome}+{kind}"
-                        message += (child.get("message") or "") + (child.text or "")
-                session.outcomes[name] = outcome
-                session.messages[name] = message
-        return session
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not keep_databases:
-            drop_test_databases(suffix)
-
-
-def new_suffix():
-    return f"plugin{os.getpid()}x{next(_runs)}"
-
-
-def drop_test_databases(suffix):
-    """Drop what a control run could not drop (PostgreSQL: "being accessed by other users")."""
-    names = [f"test_dat_{alias}_{suffix}" for alias in ("default", "other")]
-    if BACKEND == "postgresql":
-        for name in names:
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc",
-                 f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
-                capture_output=True,
-            )  # fmt: skip
-    elif BACKEND == "mysql":
-        for name in names:
-            subprocess.run(
-                ["mariadb", "-h", "127.0.0.1", "-u", "root", "-e",
-                 f"DROP DATABASE IF EXISTS `{name}`"],
-                capture_output=True,
-            )  # fmt: skip
-
-
-def leftover_databases(suffix):
-    if BACKEND != "postgresql":
-        return []
-    out = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
-         f"SELECT datname FROM pg_database WHERE datname LIKE 'test_dat_%{suffix}'"],
-        capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    return out.split()
-
-
-class PluginSessionTestCase(SimpleTestCase):
-    """Meta-tests over pytest sessions.
-
-    ``PREFETCH`` lists the ``run_pytest`` calls (args, kwargs) of the class's
-    meta-tests that can run side by side with others: the first class to set
-    up starts its own, then those of every other selected class, in a pool, so
-    the sessions overlap; ``run_pytest`` then waits for the matching one. A
-    call not listed (or listed differently) just runs when the test makes it.
-    """
-
-    PREFETCH: tuple = ()
-
-    def __init__(self, methodName="runTest"):
-        super().__init__(methodName)
-        if methodName.startswith("test") and type(self) not in _selected_classes:
-            _selected_classes.append(type(self))
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        for klass in [cls, *_selected_classes]:
-            for args, kwargs in klass.PREFETCH:
-                key = _key(args, kwargs)
-                if key not in _started:
-                    _started.add(key)
-                    _prefetched[key] = _pool.submit(_run_pytest, *args, **kwargs)
-
-    def assertOutcomes(self, session, expected):
-        got = {name: session.outcomes.get(name) for name in expected}
-        self.assertEqual(got, expected, session)
-
-    def assertClean(self, session):
-        """Every test passed and the test databases were dropped."""
-        self.assertEqual(session.returncode, 0, session)
-        self.assertNotIn("being accessed by other users", session.output, session)
-        self.assertEqual(session.leftover, [], session)
 
 
 ROLLBACK_TESTS = [
@@ -256,7 +60,7 @@ class RollbackTests(PluginSessionTestCase):
     )
 
     def check(self, **kwargs):
-        session = run_pytest(f"{CASES}/test_rollback.py", **kwargs)
+        session = run_session(f"{CASES}/test_rollback.py", **kwargs)
         self.assertClean(session)
         self.assertOutcomes(session, dict.fromkeys(ROLLBACK_TESTS, "passed"))
 
@@ -270,7 +74,7 @@ class RollbackTests(PluginSessionTestCase):
         self.check(runner="anyio")
 
     def test_control_leaks(self):
-        session = run_pytest(f"{CASES}/test_rollback.py", plugin=False)
+        session = run_session(f"{CASES}/test_rollback.py", plugin=False)
         self.assertNotEqual(session.returncode, 0, session)
         # The first test's rows are committed: every later rollback test sees them
         # (PostgreSQL, MariaDB), or SQLite's other connection finds the table locked.
@@ -287,7 +91,7 @@ class XdistTests(PluginSessionTestCase):
     PREFETCH = (((f"{CASES}/test_rollback.py", "-n", "2", "--dist=loadfile"), {}),)
 
     def test_xdist(self):
-        session = run_pytest(f"{CASES}/test_rollback.py", "-n", "2", "--dist=loadfile")
+        session = run_session(f"{CASES}/test_rollback.py", "-n", "2", "--dist=loadfile")
         self.assertClean(session)
         self.assertOutcomes(session, dict.fromkeys(ROLLBACK_TESTS, "passed"))
 
@@ -299,7 +103,7 @@ class GuardTests(PluginSessionTestCase):
     )
 
     def test_guards(self):
-        session = run_pytest(f"{CASES}/test_guards.py")
+        session = run_session(f"{CASES}/test_guards.py")
         self.assertOutcomes(
             session,
             {
@@ -327,7 +131,7 @@ class GuardTests(PluginSessionTestCase):
         self.assertNotIn("being accessed by other users", session.output, session)
 
     def test_control(self):
-        session = run_pytest(f"{CASES}/test_guards.py", plugin=False)
+        session = run_session(f"{CASES}/test_guards.py", plugin=False)
         # Nothing notices the forgotten task, the slow test or the forgotten await.
         self.assertEqual(session.outcomes["test_leftover_task"], "passed", session)
         self.assertEqual(session.outcomes["test_never_awaited"], "passed", session)
@@ -366,7 +170,7 @@ class StepGuardTests(PluginSessionTestCase):
     )
 
     def check(self, **kwargs):
-        session = run_pytest(STEP_GUARDS, **kwargs)
+        session = run_session(STEP_GUARDS, **kwargs)
         self.assertOutcomes(session, STEP_GUARD_OUTCOMES)
         messages = session.messages
         hangs = [
@@ -419,7 +223,7 @@ class StepGuardTests(PluginSessionTestCase):
         self.check(runner="anyio")
 
     def test_control(self):
-        session = run_pytest(STEP_GUARDS, "-k", "not hangs", plugin=False)
+        session = run_session(STEP_GUARDS, "-k", "not hangs", plugin=False)
         # Nothing notices the fixture's task, the callback's error or the thread.
         for name in ("test_fixture_leaves_a_task", "test_background_error"):
             self.assertEqual(session.outcomes[name], "passed", session)
@@ -429,7 +233,7 @@ class StepGuardTests(PluginSessionTestCase):
             self.assertEqual(session.outcomes["test_zz_nothing_left"], "failed", session)
 
     def test_ini_timeout_from_the_command_line(self):
-        session = run_pytest(STEP_GUARDS, "-k", "ini_timeout", "-o", "async_timeout=0.2")
+        session = run_session(STEP_GUARDS, "-k", "ini_timeout", "-o", "async_timeout=0.2")
         self.assertOutcomes(session, {"test_sleeps_past_an_ini_timeout": "failed"})
         self.assertIn(
             "timed out after 0.2 s (-o async_timeout=0.2 on the command line)",
@@ -459,7 +263,7 @@ class StoppingTaskTests(PluginSessionTestCase):
     )
 
     def check(self, **kwargs):
-        session = run_pytest(STOPPING, **kwargs)
+        session = run_session(STOPPING, **kwargs)
         expected = dict(STOPPING_OUTCOMES)
         if HAS_NO_CHANNELS:
             for name in expected:
@@ -478,7 +282,7 @@ class StoppingTaskTests(PluginSessionTestCase):
         self.check(runner="anyio")
 
     def test_control(self):
-        session = run_pytest(STOPPING, plugin=False)
+        session = run_session(STOPPING, plugin=False)
         # No leftover-task guard; and with no test executor to walk back to,
         # asgiref refuses the background task's ORM call ("CurrentThreadExecutor
         # already quit or is broken"; asgiref 3.8: "Single thread executor
@@ -536,12 +340,12 @@ class QueryFixtureTests(PluginSessionTestCase):
     }
 
     def test_fixtures(self):
-        session = run_pytest(f"{CASES}/test_query_fixtures.py", mode="auto")
+        session = run_session(f"{CASES}/test_query_fixtures.py", mode="auto")
         self.assertClean(session)
         self.assertOutcomes(session, self.TESTS)
 
     def test_control(self):
-        session = run_pytest(f"{CASES}/test_query_fixtures.py", plugin=False)
+        session = run_session(f"{CASES}/test_query_fixtures.py", plugin=False)
         self.assertIn("SynchronousOnlyOperation", session.messages["test_num_queries_with"])
         self.assertEqual(session.outcomes["test_on_commit_with"], "failed", session)
         self.assertEqual(session.outcomes["test_sync_unchanged"], "passed", session)
@@ -566,13 +370,13 @@ class PytestDjangoFeatureTests(PluginSessionTestCase):
     )
 
     def test_features(self):
-        session = run_pytest(f"{CASES}/test_features.py")
+        session = run_session(f"{CASES}/test_features.py")
         self.assertClean(session)
         self.assertOutcomes(session, dict.fromkeys(FEATURE_TESTS, "passed"))
 
     def test_control(self):
         # These tests commit and pytest-django flushes: the same without the plugin.
-        session = run_pytest(f"{CASES}/test_features.py", plugin=False)
+        session = run_session(f"{CASES}/test_features.py", plugin=False)
         self.assertOutcomes(session, dict.fromkeys(FEATURE_TESTS, "passed"))
 
 
@@ -583,25 +387,24 @@ class ReuseDbTests(PluginSessionTestCase):
     def setUpClass(cls):
         super().setUpClass()
         # Each pair runs in turn; the two pairs (plugin on, off) side by side.
-        cls.pairs = {plugin: _pool.submit(cls.run_twice, plugin) for plugin in (True, False)}
+        cls.pairs = {plugin: in_pool(cls.run_twice, plugin) for plugin in (True, False)}
 
     @staticmethod
     def run_twice(plugin):
         directory = tempfile.mkdtemp(prefix="dat-reuse-")
-        suffix = new_suffix()
+        suffix = f"reuse{os.getpid()}{plugin:d}"
         args = ["--reuse-db", "--ds", "tests.plugin_cases.settings_file_sqlite"]
         try:
-            return [
-                run_pytest(
-                    *args,
-                    f"{CASES}/test_reuse_db.py",
-                    plugin=plugin,
-                    suffix=suffix,
-                    keep_databases=True,
-                    env={"DAT_SQLITE_DIR": directory},
-                )  # fmt: skip
-                for _ in range(2)
-            ]
+            reused = PluginSession.of(
+                *args,
+                f"{CASES}/test_reuse_db.py",
+                plugin=plugin,
+                suffix=suffix,
+                keep_databases=True,
+                env={"DAT_SQLITE_DIR": directory},
+            )
+            # Not through ``run_session``: the same session twice, in turn.
+            return [reused.run() for _ in range(2)]
         finally:
             drop_test_databases(suffix)
             shutil.rmtree(directory, ignore_errors=True)
@@ -631,14 +434,14 @@ class FactoryTests(PluginSessionTestCase):
     )
 
     def test_factories(self):
-        session = run_pytest(f"{CASES}/test_factories.py")
+        session = run_session(f"{CASES}/test_factories.py")
         self.assertClean(session)
         self.assertOutcomes(
             session, dict.fromkeys([*FACTORY_TESTS, "test_zz_nothing_left"], "passed")
         )
 
     def test_control(self):
-        session = run_pytest(f"{CASES}/test_factories.py", plugin=False)
+        session = run_session(f"{CASES}/test_factories.py", plugin=False)
         # The async test does not see the fixtures' rows (or finds the table locked).
         self.assertOutcomes(session, dict.fromkeys(FACTORY_TESTS, "failed"))
 
@@ -659,17 +462,17 @@ class ClassFixtureTests(PluginSessionTestCase):
     }
 
     def test_pytest_asyncio(self):
-        session = run_pytest(f"{CASES}/test_class_fixtures.py")
+        session = run_session(f"{CASES}/test_class_fixtures.py")
         self.assertClean(session)
         self.assertOutcomes(session, self.TESTS)
 
     def test_anyio(self):
-        session = run_pytest(f"{CASES}/test_class_fixtures.py", runner="anyio")
+        session = run_session(f"{CASES}/test_class_fixtures.py", runner="anyio")
         self.assertClean(session)
         self.assertOutcomes(session, self.TESTS)
 
     def test_control(self):
-        session = run_pytest(f"{CASES}/test_class_fixtures.py", plugin=False)
+        session = run_session(f"{CASES}/test_class_fixtures.py", plugin=False)
         # Bound the same way, but the rows are committed.
         self.assertEqual(session.outcomes["test_bound_to_the_test_instance"], "passed", session)
         self.assertEqual(session.outcomes["test_zz_nothing_left"], "failed", session)
@@ -681,7 +484,7 @@ class CloseOldConnectionsTests(PluginSessionTestCase):
     PREFETCH = (((f"{CASES}/test_close_old_connections.py",), {}),)
 
     def test_close_old_connections(self):
-        session = run_pytest(f"{CASES}/test_close_old_connections.py")
+        session = run_session(f"{CASES}/test_close_old_connections.py")
         # In-memory SQLite is never closed: only the other backends need the protection.
         unprotected = "passed" if BACKEND == "sqlite" else "failed"
         self.assertOutcomes(
@@ -728,21 +531,21 @@ class ErrorTests(PluginSessionTestCase):
 
     @skipUnless(HAS_TRIO, "trio is not installed (it is not in the test extra)")
     def test_trio(self):
-        session = run_pytest(f"{CASES}/test_trio.py", runner="anyio")
+        session = run_session(f"{CASES}/test_trio.py", runner="anyio")
         self.assertOutcomes(session, {"test_on_trio": "failed"})
         self.assertIn(self.TRIO_MESSAGE, session.messages["test_on_trio"], session)
         self.assertIn("-p no:django_async_testcase", session.messages["test_on_trio"], session)
 
     @skipUnless(HAS_TRIO, "trio is not installed (it is not in the test extra)")
     def test_trio_control(self):
-        session = run_pytest(f"{CASES}/test_trio.py", runner="anyio", plugin=False)
+        session = run_session(f"{CASES}/test_trio.py", runner="anyio", plugin=False)
         # asgiref's own error, which names no fix.
         self.assertOutcomes(session, {"test_on_trio": "failed"})
         self.assertIn("no running event loop", session.messages["test_on_trio"], session)
         self.assertNotIn(self.TRIO_MESSAGE, session.messages["test_on_trio"], session)
 
     def test_loop_in_another_thread(self):
-        session = run_pytest(*self.THREAD_RUNNER, f"{CASES}/test_loop_thread.py", runner="none")
+        session = run_session(*self.THREAD_RUNNER, f"{CASES}/test_loop_thread.py", runner="none")
         self.assertOutcomes(
             session,
             {
@@ -757,7 +560,7 @@ class ErrorTests(PluginSessionTestCase):
         self.assertEqual(session.leftover, [], session)
 
     def test_loop_in_another_thread_control(self):
-        session = run_pytest(
+        session = run_session(
             *self.THREAD_RUNNER, f"{CASES}/test_loop_thread.py", runner="none", plugin=False
         )
         # The row is committed by asgiref's thread; the next test sees it.
@@ -770,7 +573,7 @@ class LoopScopeTests(PluginSessionTestCase):
     PREFETCH = (((f"{CASES}/test_loop_scopes.py",), {}),)
 
     def test_module_loop_scope(self):
-        session = run_pytest(f"{CASES}/test_loop_scopes.py")
+        session = run_session(f"{CASES}/test_loop_scopes.py")
         self.assertClean(session)
         self.assertOutcomes(
             session,
@@ -785,8 +588,8 @@ class UnchangedTests(PluginSessionTestCase):
     )
 
     def test_sync_tests_and_classes(self):
-        on = run_pytest(f"{CASES}/test_sync_only.py", "-p", "no:asyncio", runner="none")
-        off = run_pytest(
+        on = run_session(f"{CASES}/test_sync_only.py", "-p", "no:asyncio", runner="none")
+        off = run_session(
             f"{CASES}/test_sync_only.py", "-p", "no:asyncio", runner="none", plugin=False
         )
         self.assertClean(on)
@@ -807,13 +610,13 @@ class ConflictTests(PluginSessionTestCase):
             (fake / "pytest_django_asyncio" / "__init__.py").write_text(FAKE_PYTEST_DJANGO_ASYNCIO)
             (fake / "pytest_django_asyncio" / "plugin.py").write_text("")
             env = {"PYTHONPATH": os.pathsep.join([str(ROOT), str(fake)])}
-            session = run_pytest(
+            session = run_session(
                 "-p", "pytest_django_asyncio.plugin", f"{CASES}/test_rollback.py", env=env
             )
             self.assertEqual(session.returncode, 4, session)  # pytest's usage error.
             self.assertIn("Uninstall pytest-django-asyncio", session.output, session)
             self.assertIn("-p no:django_async_testcase", session.output, session)
-            off = run_pytest(
+            off = run_session(
                 "-p", "pytest_django_asyncio.plugin", f"{CASES}/test_sync_only.py",
                 "-p", "no:asyncio", runner="none", env=env, plugin=False,
             )  # fmt: skip

@@ -6,26 +6,29 @@ real runs of tests/cases/case_stuck_interrupt.py with a real SIGINT, beside
 the same run of Django's own TestCase (the control).
 """
 
-import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from unittest import skipIf
 
 from django.test import SimpleTestCase
 
 from tests.cases import case_cancelled, case_stuck_interrupt
 from tests.cases import case_stuck as cases
-from tests.harness import ROOT, RUNNERS, CaseModuleTests, Cases, case_name, finish, uses
+from tests.harness import (
+    PLUGIN_CASES,
+    RUNNERS,
+    CaseModuleTests,
+    Cases,
+    PluginSession,
+    PluginSessionTestCase,
+    case_name,
+    in_pool,
+    run_session,
+    uses,
+)
 from tests.settings import BACKEND
-from tests.test_pytest_plugin import CASES as PLUGIN_CASES
-from tests.test_pytest_plugin import INI as PLUGIN_INI
-from tests.test_pytest_plugin import run_pytest
 
 # What Django prints when a test database cannot be dropped at the end of the run.
 UNDROPPABLE = ("being accessed by other users", "Got an error destroying", "database is locked")
@@ -138,32 +141,34 @@ class ControlBudgetTests(SimpleTestCase):
     """The control of StuckQueryTests: Django's TestCase + pytest-timeout hangs instead."""
 
     def test_control_hangs(self):
-        suffix = f"stuckcontrol{os.getpid()}"
-        cases = Cases.of(
-            case_stuck_interrupt,
-            "pytest",
-            env={"DAT_DB_SUFFIX": suffix},
-            classes=["ControlBudgetTests"],
-        )
-        started = cases.start()
-        proc, log_path = started[0], started[4]
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and proc.poll() is None:
-                if any(e["event"] == "query started" for e in read_events(log_path)):
-                    break
-                time.sleep(0.05)
-            # pytest-timeout's 1 s has run out for 2 s: its failure is raised on
-            # the test's thread, in the driver's wait (PostgreSQL) or not at all
-            # (SQLite, mysqlclient), and the query or the rollback keeps waiting.
-            time.sleep(3)
-            still_running = proc.poll() is None
-        finally:
-            proc.kill()
-            run = finish(started, timeout=10)
-            clean_server([suffix])
+        still_running, run = in_pool(control_budget_run).result()
         self.assertTrue(still_running, run.output)
         self.assertEqual([e["event"] for e in run.events if e["event"] == "clean"], [])
+
+
+def control_budget_run():
+    """Run the control; kill it 3 s after its query started. Returns (whether it
+    was still running then, the run)."""
+    suffix = f"stuckcontrol{os.getpid()}"
+    cases = Cases.of(
+        case_stuck_interrupt,
+        "pytest",
+        env={"DAT_DB_SUFFIX": suffix},
+        classes=["ControlBudgetTests"],
+    )
+    started = cases.start()
+    try:
+        wait_for_query(started)
+        # pytest-timeout's 1 s has run out for 2 s: its failure is raised on
+        # the test's thread, in the driver's wait (PostgreSQL) or not at all
+        # (SQLite, mysqlclient), and the query or the rollback keeps waiting.
+        time.sleep(3)
+        still_running = started.proc.poll() is None
+    finally:
+        started.proc.kill()
+        run = started.finish(timeout=10)
+        clean_server([suffix])
+    return still_running, run
 
 
 def existing_test_databases(suffix):
@@ -221,11 +226,11 @@ def interrupted_run(cls, runner, keepdb, suffix):
         case_stuck_interrupt, runner, *args, env={"DAT_DB_SUFFIX": suffix}, classes=[cls]
     )
     started = cases.start()
-    sent = wait_and_interrupt(started[0], started[4], times=2 if runner == "unittest" else 1)
+    sent = wait_and_interrupt(started, times=2 if runner == "unittest" else 1)
     interrupted = time.monotonic()
     # Django's own path cannot stop SQLite's and mysqlclient's query: the control is killed.
     control_hangs = cls.startswith("Control") and BACKEND in CONTROL_HANGS
-    run = finish(started, timeout=3 if control_hangs else 60)
+    run = started.finish(timeout=3 if control_hangs else 60)
     return run, sent, time.monotonic() - interrupted, suffix
 
 
@@ -245,11 +250,10 @@ class InterruptTests(SimpleTestCase):
             )
             if not (keepdb and BACKEND == "sqlite")  # In memory: nothing to keep.
         ]
-        with ThreadPoolExecutor(len(calls)) as pool:
-            suffixes = [f"stuck{os.getpid()}x{index}" for index in range(len(calls))]
-            results = pool.map(lambda call, suffix: interrupted_run(*call, suffix), calls, suffixes)
-            cls.runs = dict(zip(calls, results, strict=True))
+        suffixes = [f"stuck{os.getpid()}x{index}" for index in range(len(calls))]
         cls.addClassCleanup(clean_server, suffixes)
+        jobs = [in_pool(interrupted_run, *call, suffix) for call, suffix in zip(calls, suffixes)]
+        cls.runs = {call: job.result() for call, job in zip(calls, jobs, strict=True)}
 
     def test_interrupt_cancels_the_query_and_stops_the_run(self):
         for runner in RUNNERS:
@@ -293,19 +297,19 @@ class InterruptTests(SimpleTestCase):
                 self.assertEqual(sql(database, "SELECT count(*) FROM testapp_item"), "0")
 
 
-class PluginTests(SimpleTestCase):
+class PluginTests(PluginSessionTestCase):
     """The same under the pytest plugin, on function tests (tests/plugin_cases/test_stuck.py)."""
+
+    PREFETCH = (((f"{PLUGIN_CASES}/test_stuck.py",), {}),)
 
     @classmethod
     def setUpClass(cls):
+        cls.interrupted_session = in_pool(interrupted_session)
         super().setUpClass()
-        pool = ThreadPoolExecutor(2)
-        cls.budget_session = pool.submit(budget_session)
-        cls.interrupted_session = pool.submit(interrupted_session)
-        pool.shutdown(wait=False)
 
     def test_budget_runs_out_during_a_query(self):
-        session, events = self.budget_session.result()
+        session = run_session(f"{PLUGIN_CASES}/test_stuck.py")
+        events = session.events
         # Failed (the timeout), and errored at tear-down (the call outlived the test).
         self.assertIn("error", session.outcomes["test_a_query_never_returns"], session)
         message = session.messages["test_a_query_never_returns"]
@@ -327,8 +331,9 @@ class PluginTests(SimpleTestCase):
         self.assertNotIn("being accessed by other users", session.output, session)
 
     def test_interrupt(self):
-        returncode, output, events, sent, seconds, left = self.interrupted_session.result()
-        self.assertEqual(returncode, 2, output)
+        session, sent, seconds, left = self.interrupted_session.result()
+        output, events = session.output, session.events
+        self.assertEqual(session.returncode, 2, output)
         [ended] = [e for e in events if e["event"] == "query ended"]
         self.assertIn(CANCELLED, ended["error"], output)
         self.assertLess(ended["at"] - sent, QUERY_CANCELLED_WITHIN, output)
@@ -338,81 +343,46 @@ class PluginTests(SimpleTestCase):
         self.assertEqual(left, [], output)
 
 
-def budget_session():
-    """The plugin's session of the tests with a budget: (Session, events)."""
-    log = tempfile.mktemp(prefix="dat-stuck-", suffix=".jsonl")
-    try:
-        session = run_pytest(f"{PLUGIN_CASES}/test_stuck.py", env={"CASES_LOG": log})
-        return session, read_events(log)
-    finally:
-        if os.path.exists(log):
-            os.remove(log)
-
-
 def interrupted_session():
     """The plugin's session interrupted by a SIGINT once its query runs.
 
-    Returns (exit code, output, events, time of the SIGINT, seconds from it to
-    the exit, test databases left).
+    Returns (the SessionRun, time of the SIGINT, seconds from it to the exit,
+    test databases left).
     """
     suffix = f"stuckplugin{os.getpid()}"
-    tmp = tempfile.mkdtemp(prefix="dat-stuck-")
+    session = PluginSession.of(
+        f"{PLUGIN_CASES}/test_stuck.py",
+        env={"STUCK_INTERRUPT": "1"},
+        suffix=suffix,
+        keep_databases=True,
+    )
     try:
-        ini = os.path.join(tmp, "pytest.ini")
-        with open(ini, "w") as f:
-            f.write(PLUGIN_INI)
-        log = os.path.join(tmp, "events.jsonl")
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "PLUGIN_CASE_RUNNER": "asyncio",
-            "DAT_DB_SUFFIX": suffix,
-            "CASES_LOG": log,
-            "STUCK_INTERRUPT": "1",
-        }
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        command = [
-            sys.executable, "-m", "pytest", "-c", ini, "--rootdir", str(ROOT),
-            "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
-            "-p", "no:anyio", "--asyncio-mode=strict", f"{PLUGIN_CASES}/test_stuck.py",
-        ]  # fmt: skip
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
-        )  # fmt: skip
-        sent = wait_and_interrupt(proc, log)
+        started = session.start()
+        sent = wait_and_interrupt(started)
         interrupted = time.monotonic()
-        try:
-            output, _ = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output = proc.communicate()[0] + "\n[killed after 60 s]"
+        run = started.finish(timeout=60)
         seconds = time.monotonic() - interrupted
-        events = read_events(log)
         left = existing_test_databases(suffix)
     finally:
         clean_server([suffix])
-        shutil.rmtree(tmp, ignore_errors=True)
-    return proc.returncode, output, events, sent, seconds, left
+    return run, sent, seconds, left
 
 
-def read_events(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f]
-
-
-def wait_and_interrupt(proc, log_path, times=1):
-    """Once ``proc`` logged "query started", send it SIGINT ``times``; return the time."""
+def wait_for_query(started):
+    """Wait (60 s at most) until the run logged "query started" or ended."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if any(e["event"] == "query started" for e in read_events(log_path)):
+    while time.monotonic() < deadline and started.proc.poll() is None:
+        if any(e["event"] == "query started" for e in started.events()):
             break
         time.sleep(0.05)
+
+
+def wait_and_interrupt(started, times=1):
+    """Once the run logged "query started", send it SIGINT ``times``; return the time."""
+    wait_for_query(started)
     time.sleep(0.3)  # The query is on the server now.
     for _ in range(times - 1):
-        proc.send_signal(signal.SIGINT)
+        started.proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
+    started.proc.send_signal(signal.SIGINT)
     return time.time()
