@@ -69,11 +69,12 @@ if sys.version_info >= (3, 11):
 
 else:
 
-    class _Task(asyncio.Task):  # type: ignore[type-arg]
+    class Task(asyncio.Task):  # type: ignore[type-arg]
         """A task that remembers being asked to cancel (Python 3.10 has no ``cancelling()``).
 
         asyncio and every library cancel a task (and a task awaiting a child
-        cancels the child) by calling its ``cancel()`` method.
+        cancels the child) by calling its ``cancel()`` method. Named ``Task``:
+        asyncio's messages and the task's repr name its class.
         """
 
         _cancel_requested = False
@@ -90,7 +91,7 @@ else:
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, _T], **kwargs: Any
     ) -> asyncio.Task[_T]:
         """A task, as ``loop.create_task`` makes one, that remembers being asked to cancel."""
-        return _Task(coro, loop=loop, **kwargs)
+        return Task(coro, loop=loop, **kwargs)
 
 
 if sys.version_info >= (3, 11):
@@ -123,5 +124,5 @@ else:
 
     def uncancel(task: asyncio.Task[Any]) -> None:
         """Forget the request to cancel ``task`` that ``new_task``'s tasks remember."""
-        if isinstance(task, _Task):
+        if isinstance(task, Task):
             task._cancel_requested = False

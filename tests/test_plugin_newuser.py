@@ -4,6 +4,7 @@ Runs tests/plugin_cases/test_newuser.py in real pytest sessions (see
 tests/harness.py: ``PluginSession``), with the plugin and without it (the control).
 """
 
+from tests.cases.case_newuser import CLIENT_GET, CLIENT_GET_WHERE
 from tests.harness import PLUGIN_CASES, PluginSessionTestCase, run_session
 
 FILE = f"{PLUGIN_CASES}/test_newuser.py"
@@ -34,8 +35,8 @@ class NewUserPluginTests(PluginSessionTestCase):
         message = session.messages["test_forgotten_await"]
         self.assertIn("AttributeError: 'coroutine' object has no attribute 'status_code'", message)
         self.assertIn(
-            "Coroutine 'AsyncClient.get' was never awaited (a forgotten `await`?): `response` "
-            "in test_forgotten_await() holds it, made at",
+            f"Coroutine '{CLIENT_GET}' was never awaited (a forgotten `await`?): `response` "
+            f"in test_forgotten_await() holds it, {CLIENT_GET_WHERE}",
             message,
         )
         self.assertIn('response = async_client.get("/items/")', message)
@@ -56,5 +57,5 @@ class NewUserPluginTests(PluginSessionTestCase):
 
     def test_control(self):
         session = run_session(FILE, plugin=False)
-        self.assertNotIn("Coroutine 'AsyncClient.get' was never awaited", session.output)
+        self.assertNotIn(f"Coroutine '{CLIENT_GET}' was never awaited", session.output)
         self.assertNotIn(WIDE_FIXTURE, session.output)

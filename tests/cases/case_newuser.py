@@ -19,6 +19,15 @@ from django_async_testcase.guards import timeout
 from tests.cases.log import log
 from tests.testapp.models import Item
 
+# What names and places the coroutine of an unawaited ``async_client.get()``:
+# Django 5.0 made AsyncClient.get a coroutine function; 4.2's get returns the
+# coroutine of AsyncClient.request, made too deep for its origin to be tracked.
+CLIENT_GET, CLIENT_GET_WHERE = (
+    ("AsyncClient.get", "made at")
+    if django.VERSION >= (5, 0)
+    else ("AsyncClient.request", "still unstarted at")
+)
+
 
 class Resource:
     async def __aenter__(self):
