@@ -492,19 +492,30 @@ def leftover_databases(suffix: str) -> list:
 
 class _Pool:
     """JOBS threads that run jobs: first those a meta-test waits for, then those
-    queued ahead (``ahead=True``), each kind in the order it came."""
+    queued ahead (``ahead=True``), each kind in the order it came.
+
+    The threads start with the first job of each process: a process forked
+    with the pool started (Django's ``--parallel`` forks its workers from the
+    suite's process) has none of its parent's threads, so it starts its own.
+    """
 
     def __init__(self, jobs: int) -> None:
+        self._jobs = jobs
+        self._pid = -1
+        self._threads: list[threading.Thread] = []
+        atexit.register(self._stop)
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, name=f"case-run-{n}", daemon=True)
-            for n in range(jobs)
+            for n in range(self._jobs)
         ]
         for thread in self._threads:
             thread.start()
-        atexit.register(self._stop)
 
     def submit(self, job, *args, ahead: bool = False) -> Future:
         future: Future = Future()
@@ -514,6 +525,8 @@ class _Pool:
     def hurry(self, future: Future, job, args: tuple = (), ahead: bool = False) -> None:
         """Queue ``job`` for ``future`` (again, before the jobs queued ahead, if it
         was one of them: whichever entry comes first runs it)."""
+        if self._pid != os.getpid():
+            self._start()
         self._queue.put((1 if ahead else 0, next(self._order), future, job, args))
 
     def _work(self) -> None:
@@ -534,6 +547,8 @@ class _Pool:
 
     def _stop(self) -> None:
         """At exit: let the running jobs end (each bounded by its timeout), drop the rest."""
+        if self._pid != os.getpid():
+            return  # Started by the parent process, or never.
         for _ in self._threads:
             self._queue.put((-1, next(self._order), None, None, ()))
         for thread in self._threads:
@@ -543,6 +558,8 @@ class _Pool:
 _POOL = _Pool(JOBS)
 _RUNS: dict[Cases | PluginSession, Future] = {}
 _LOCK = threading.Lock()
+# A forked child's runs are its own: its parent's pool settles the parent's futures.
+os.register_at_fork(after_in_child=_RUNS.clear)
 
 
 def submit(run: Cases | PluginSession, ahead: bool = False) -> Future:
