@@ -114,7 +114,7 @@ class _TestEnd:
     def check_constraints(self, table_names: Any = None) -> None:
         connection = self.connection
         if table_names is not None or not self._usable_locally:
-            return type(connection).check_constraints(connection, table_names)  # type: ignore[no-any-return]
+            return type(connection).check_constraints(connection, table_names)
         self._usable_locally = False
         raw = connection.connection
         if _status(raw) == _IDLE:

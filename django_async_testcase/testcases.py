@@ -324,7 +324,7 @@ class AsyncTestCase(
         # Django's own tear-down, its statements sent in one round trip per
         # PostgreSQL connection (see _roundtrips).
         with _roundtrips.batched_test_end(_django.database_names(type(self), include_mirrors=True)):
-            super()._fixture_teardown()
+            super()._fixture_teardown()  # type: ignore[misc]
 
 
 class AsyncLiveServerTestCase(_AsyncTestMixin, django_test.LiveServerTestCase):
