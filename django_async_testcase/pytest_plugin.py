@@ -41,6 +41,7 @@ is imported at pytest's start-up, before pytest-django configures Django.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import threading
@@ -124,8 +125,11 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
     _pytest_misuse.warn_wide_async_fixture(fixturedef)
     name = fixturedef.argname
     if name == _pytest_django.DB_HELPER_FIXTURE:
+        # Registered before the fixture's own tear-down, so run after it (LIFO).
+        test_end = contextlib.ExitStack()
+        fixturedef.addfinalizer(test_end.close)
         result = yield
-        _start(request, fixturedef)
+        _start(request, fixturedef, test_end)
         return result
     func = fixturedef.func
     replacement: Callable[..., Any] | None = None
@@ -231,16 +235,31 @@ _SERVED_ANY = pytest.StashKey[bool]()
 _INI_TIMEOUT = pytest.StashKey[tuple[float | None, str] | None]()
 
 
-def _start(request: Any, fixturedef: pytest.FixtureDef[Any]) -> None:
+def _start(
+    request: Any, fixturedef: pytest.FixtureDef[Any], test_end: contextlib.ExitStack
+) -> None:
     if _pytest_django.is_django_unittest(request) or fixturedef.scope != "function":
         return
     item = request.node
     state = _DatabaseTest(item, _pytest_django.is_transactional(request))
+    if not state.transactional:
+        # Runs last of these, just before _django_db_helper's tear-down: Django's
+        # TestCase protocol there sends its statements in one round trip per
+        # PostgreSQL connection, as in AsyncTestCase (see _roundtrips).
+        fixturedef.addfinalizer(functools.partial(_batch_test_end, test_end))
     item.stash[_STATE] = state
     request.config.stash[_SERVED_ANY] = True
     # Runs before _django_db_helper's own tear-down (the rollback): finalizers run LIFO.
     fixturedef.addfinalizer(state.close)
     fixturedef.addfinalizer(functools.partial(item.stash.__delitem__, _STATE))
+
+
+def _batch_test_end(test_end: contextlib.ExitStack) -> None:
+    from django.db import connections
+
+    from ._roundtrips import batched_test_end
+
+    test_end.enter_context(batched_test_end(list(connections)))
 
 
 # --- the guards' policy, from marks and ini options -------------------------------
