@@ -25,7 +25,7 @@ DJANGO_PROTOCOL = [
 VIOLATION = 'violates foreign key constraint "auth_user_groups_'
 
 
-def test(cls, name):
+def named(cls, name):
     """A test inherited from a mixin, named by the class that runs it."""
     return f"{cls.__name__}.{name}"
 
@@ -94,8 +94,8 @@ class RoundTripTests(CaseModuleTests):
         }
         for run in self.each_run():
             for name, outcome in expected.items():
-                django = test(cases.DjangoViolationTests, name)
-                ours = test(cases.OursViolationTests, name)
+                django = named(cases.DjangoViolationTests, name)
+                ours = named(cases.OursViolationTests, name)
                 if run.runner == "pytest" and outcome == "error":
                     outcome = "failed"  # pytest does not tell errors from failures here.
                 self.assertEqual(run.outcome(django), outcome, run.why(django))
@@ -115,7 +115,7 @@ class RoundTripTests(CaseModuleTests):
     def test_all_databases(self):
         for run in self.each_run():
             for cls in (cases.DjangoAllDatabasesTests, cases.OursAllDatabasesTests):
-                violates, clean = test(cls, "test_1_violates"), test(cls, "test_2_clean")
+                violates, clean = named(cls, "test_1_violates"), named(cls, "test_2_clean")
                 self.assertIn(run.outcome(violates), ("error", "failed"), run.why(violates))
                 self.assertIn(VIOLATION, run.details(violates))
                 self.assertEqual(run.outcome(clean), "passed", run.why(clean))
@@ -126,11 +126,11 @@ class RoundTripTests(CaseModuleTests):
     def test_an_unusable_connection_behaves_as_in_django(self):
         for run in self.each_run():
             for name in ("test_1_terminated", "test_2_next"):
-                django = test(cases.DjangoUnusableTests, name)
-                ours = test(cases.OursUnusableTests, name)
+                django = named(cases.DjangoUnusableTests, name)
+                ours = named(cases.OursUnusableTests, name)
                 self.assertEqual(run.outcome(ours), run.outcome(django), run.why(ours))
             # Django skips the check on a dead connection: the test itself passes;
             # the next one finds the connection closed.
-            terminated = test(cases.OursUnusableTests, "test_1_terminated")
+            terminated = named(cases.OursUnusableTests, "test_1_terminated")
             self.assertEqual(run.outcome(terminated), "passed", run.why(terminated))
-            self.assertIn("connection", run.details(test(cases.OursUnusableTests, "test_2_next")))
+            self.assertIn("connection", run.details(named(cases.OursUnusableTests, "test_2_next")))
