@@ -26,9 +26,11 @@ PostgreSQL connection object of the test's thread:
   which the connection is closed is what Django's ``SELECT 1`` would have
   found: the check is skipped, as Django skips it. In a transaction where
   nothing ran (idle), there is nothing to check and nothing is sent.
-- ``_savepoint_rollback``/``_savepoint_commit`` (``_rollback`` needs nothing:
-  psycopg 3's ``rollback()`` sends nothing when the server says no transaction
-  is open): skipped for the savepoint whose statements were sent.
+- ``_savepoint_rollback``/``_savepoint_commit``: skipped for the savepoint
+  whose statements were sent. (An outermost block's ``ROLLBACK``, pytest-django's
+  per-test transaction, needs no shadow: psycopg 3's ``rollback()`` sends
+  nothing once the server says no transaction is open; psycopg 2 keeps its own
+  state, so there the ``ROLLBACK`` is left to it.)
 
 So Django's bookkeeping (atomic blocks, ``needs_rollback``, on-commit callbacks)
 runs unchanged. Connections of other backends, or of PostgreSQL backends that

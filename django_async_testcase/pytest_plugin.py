@@ -31,6 +31,10 @@ only with pytest-django active, and only on tests that use the database
 - ``close_old_connections()`` (Django's request signals, Channels'
   ``database_sync_to_async``) leaves the connections of an async
   non-transactional test open inside its transaction, as in ``AsyncTestCase``.
+- On PostgreSQL, the end of every non-transactional test's transaction (sync
+  tests too) is one server round trip, with pytest-django's semantics
+  (``_roundtrips``): its statements are gathered during ``_django_db_helper``'s
+  tear-down.
 - pytest-django's ``django_assert_num_queries``, ``django_assert_max_num_queries``
   and ``django_capture_on_commit_callbacks`` work in coroutines, with ``with``
   and ``async with``.
