@@ -83,7 +83,7 @@ class _TestEnd:
         self.connection = connection
         # is_usable() answered from local state: check_constraints() may batch.
         self._usable_locally = False
-        # The savepoint whose ROLLBACK TO and RELEASE were sent; _OUTERMOST for ROLLBACK.
+        # The savepoint whose ROLLBACK TO and RELEASE were sent with the check.
         self._sent: Any = None
         self._rolled_back: Any = None
         self._undo: list[str] = []
@@ -185,7 +185,12 @@ def _quiet(raw: Any) -> bool:
     try:
         if _closed(raw):
             return False
-        readable, _, _ = select.select([raw.fileno()], [], [], 0)
+        fileno = raw.fileno()
+        if hasattr(select, "poll"):  # Any descriptor number, unlike select().
+            poll = select.poll()
+            poll.register(fileno, select.POLLIN | select.POLLPRI)
+            return not poll.poll(0)
+        readable, _, _ = select.select([fileno], [], [], 0)
     except (OSError, ValueError, AttributeError):
         return False
     return not readable
