@@ -11,7 +11,7 @@ import unittest
 from importlib.util import find_spec
 
 from tests.cases import case_roundtrips as cases
-from tests.harness import CaseModuleTests, uses
+from tests.harness import RUNNERS, CaseModuleTests, CaseRunsTests, Cases, uses
 from tests.settings import BACKEND
 
 BATCH = "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; ROLLBACK TO SAVEPOINT"
@@ -140,3 +140,36 @@ class RoundTripTests(CaseModuleTests):
             terminated = named(cases.OursUnusableTests, "test_1_terminated")
             self.assertEqual(run.outcome(terminated), "passed", run.why(terminated))
             self.assertIn("connection", run.details(named(cases.OursUnusableTests, "test_2_next")))
+
+
+PARALLEL_ARGS = {"unittest": ("--parallel", "2"), "pytest": ("-n", "2", "--dist", "loadscope")}
+VIOLATION_CLASSES = (cases.DjangoViolationTests, cases.OursViolationTests)
+
+
+@unittest.skipUnless(
+    BACKEND == "postgresql", "PostgreSQL's protocol (SQLite and MariaDB: no check)"
+)
+class ParallelRoundTripTests(CaseRunsTests):
+    """Two worker processes (Django's --parallel, pytest-xdist): the same outcomes."""
+
+    @classmethod
+    def case_runs(cls):
+        return {
+            runner: Cases.of(cases, runner, *PARALLEL_ARGS[runner], classes=VIOLATION_CLASSES)
+            for runner in RUNNERS
+        }
+
+    def test_violations_in_parallel(self):
+        for runner in RUNNERS:
+            run = self.runs[runner]
+            for cls in VIOLATION_CLASSES:
+                outcomes = {
+                    name: run.outcome(named(cls, name))
+                    for name in ("test_1_violates", "test_3_violates_on_the_other_alias")
+                }
+                self.assertEqual(set(outcomes.values()) - {"error", "failed"}, set(), run.output)
+                clean = named(cls, "test_7_clean")
+                self.assertEqual(run.outcome(clean), "passed", run.why(clean))
+                [after] = run.event_data("after", of=cls)
+                self.assertEqual(after["counts"], {"default": 0, "other": 0})
+            self.assertEqual(len({e["pid"] for e in run.events}), 2, run.output[-3000:])
