@@ -141,6 +141,25 @@ class RoundTripTests(CaseModuleTests):
             self.assertEqual(run.outcome(terminated), "passed", run.why(terminated))
             self.assertIn("connection", run.details(named(cases.OursUnusableTests, "test_2_next")))
 
+    @uses(cases.DjangoReleasedSavepointTests, cases.OursReleasedSavepointTests)
+    def test_a_savepoint_released_by_the_test_behaves_as_in_django(self):
+        for run in self.each_run():
+            for name in ("test_1_releases_its_savepoint", "test_2_next"):
+                django = named(cases.DjangoReleasedSavepointTests, name)
+                ours = named(cases.OursReleasedSavepointTests, name)
+                self.assertEqual(run.outcome(ours), run.outcome(django), run.why(ours))
+                if run.outcome(django) != "passed":
+                    self.assertEqual(
+                        run.details(ours).splitlines()[-1],
+                        run.details(django).splitlines()[-1],
+                    )
+            self.assertEqual(
+                run.outcome(
+                    named(cases.OursReleasedSavepointTests, "test_1_releases_its_savepoint")
+                ),
+                "passed",
+            )
+
 
 PARALLEL_ARGS = {"unittest": ("--parallel", "2"), "pytest": ("-n", "2", "--dist", "loadscope")}
 VIOLATION_CLASSES = (cases.DjangoViolationTests, cases.OursViolationTests)

@@ -199,3 +199,24 @@ class DjangoAllDatabasesTests(AllDatabases, TestCase):
 
 class OursAllDatabasesTests(AllDatabases, AsyncTestCase):
     pass
+
+
+class ReleasedSavepoint:
+    """The test releases its own savepoint: Django's rollback then fails (and is swallowed)."""
+
+    def test_1_releases_its_savepoint(self):
+        connection = connections["default"]
+        sid = connection.savepoint_ids[-1]
+        with connection.cursor() as cursor:
+            cursor.execute(f'RELEASE SAVEPOINT "{sid}"')
+
+    def test_2_next(self):
+        log(self, "next", count=memberships())
+
+
+class DjangoReleasedSavepointTests(ReleasedSavepoint, TestCase):
+    pass
+
+
+class OursReleasedSavepointTests(ReleasedSavepoint, AsyncTestCase):
+    pass
