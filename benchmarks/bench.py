@@ -684,6 +684,12 @@ def statements_rst(summaries: list[dict]) -> str:
     return "\n".join(lines) if lines else "(No statement log: PostgreSQL only.)\n"
 
 
+def classes(summary: dict) -> str:
+    """How the summary's tests were grouped: "one class" or "classes of 10"."""
+    per_class = summary.get("per_class", TESTS_PER_CLASS)
+    return "one class" if per_class >= summary["n"] else f"classes of {per_class}"
+
+
 def svg_chart(summaries: list[dict]) -> str:
     """Horizontal bars of the time per test (and, thinner, its CPU time), per database."""
     colors = {"sync": "#9e9e9e", "native": "#d9822b", "ours": "#2b7bb9", "ours_sync": "#6aa84f"}
@@ -698,12 +704,17 @@ def svg_chart(summaries: list[dict]) -> str:
     row = bar + cpu_bar + gap
     count = max(len(s["suites"]) for s in summaries)
     height = top + len(summaries) * (count * row + group_gap) + 10
+    title = (
+        f"Time per test (ms; {BODY_TITLES[summaries[0].get('body', 'orm')]}; "
+        f"N = {summaries[0]['n']}; {classes(summaries[0])})"
+    )
+    # Bold text is about a tenth wider than text_width's estimate.
+    total = max(left + width + 90, int(20 + 1.1 * text_width(title, 15)))
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" '
         f'height="{height}" font-family="sans-serif" font-size="13">',
         '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="10" y="22" font-size="15" font-weight="bold">Time per test '
-        f"(ms; {BODY_TITLES[summaries[0].get('body', 'orm')]}; N = {summaries[0]['n']})</text>",
+        f'<text x="10" y="22" font-size="15" font-weight="bold">{title}</text>',
         '<text x="10" y="42" font-size="12" fill="#555">Thick bars: elapsed time. '
         "Thin bars: CPU time of the process (all threads).</text>",
     ]
