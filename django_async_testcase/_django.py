@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "innermost_block",
     "keep_open_in_atomic_blocks",
     "new_raw_connection",
+    "original",
     "remove_execute_wrapper",
     "rollback_class_atomics",
     "rollback_reads_server_status",
@@ -166,12 +168,22 @@ def remove_execute_wrapper(connection: BaseDatabaseWrapper, wrapper: Callable[..
 # The names read or shadowed exist on Django 4.2 to 6.1: is_usable,
 # check_constraints, _savepoint_rollback, _savepoint_commit (BaseDatabaseWrapper),
 # savepoint_ids, in_atomic_block, closed_in_transaction. Covered by
-# tests/test_roundtrips.py (round trips counted, a deferred violation, an
-# unusable connection, several aliases) on PostgreSQL, for both runners and the plugin.
+# tests/test_roundtrips.py (round trips counted, deferred violations, a
+# connection marked for rollback, a failed transaction, a terminated
+# connection, a savepoint the test released, several aliases, --parallel and
+# xdist; both runners) and tests/test_plugin_roundtrips.py (the plugin), on
+# PostgreSQL with psycopg 3 and 2, Django 4.2 and 6.1.
 
 #: ``innermost_block``'s answer for an outermost atomic block (no savepoint).
 OUTERMOST = object()
-_SHADOWED = ("is_usable", "check_constraints", "_savepoint_rollback", "_savepoint_commit")
+#: The methods ``shadow`` may set, by the names _roundtrips uses.
+_TEST_END_METHODS = {
+    "is_usable": "is_usable",
+    "check_constraints": "check_constraints",
+    "savepoint_rollback": "_savepoint_rollback",
+    "savepoint_commit": "_savepoint_commit",
+}
+_SHADOWED = tuple(_TEST_END_METHODS.values())
 
 
 def has_postgresql_test_end(connection: BaseDatabaseWrapper) -> bool:
@@ -187,10 +199,21 @@ def has_postgresql_test_end(connection: BaseDatabaseWrapper) -> bool:
 
 
 def shadow(connection: BaseDatabaseWrapper, **methods: Callable[..., Any]) -> list[str]:
-    """Set ``methods`` on the connection object; return the names for ``unshadow``."""
-    for name, method in methods.items():
+    """Set ``methods`` (keys of ``_TEST_END_METHODS``) on the connection object.
+
+    Returns the attribute names, for ``unshadow``.
+    """
+    names = []
+    for key, method in methods.items():
+        name = _TEST_END_METHODS[key]
         setattr(connection, name, method)
-    return list(methods)
+        names.append(name)
+    return names
+
+
+def original(connection: BaseDatabaseWrapper, key: str) -> Callable[..., Any]:
+    """The backend's own method ``key`` (of ``_TEST_END_METHODS``), under a shadow."""
+    return functools.partial(getattr(type(connection), _TEST_END_METHODS[key]), connection)
 
 
 def unshadow(connection: BaseDatabaseWrapper, names: Iterable[str]) -> None:

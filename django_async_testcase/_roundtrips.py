@@ -95,8 +95,8 @@ class _TestEnd:
             self.connection,
             is_usable=self.is_usable,
             check_constraints=self.check_constraints,
-            _savepoint_rollback=self.savepoint_rollback,
-            _savepoint_commit=self.savepoint_commit,
+            savepoint_rollback=self.savepoint_rollback,
+            savepoint_commit=self.savepoint_commit,
         )
         return True
 
@@ -111,12 +111,12 @@ class _TestEnd:
             self._usable_locally = True
             return True
         self._usable_locally = False
-        return bool(type(self.connection).is_usable(self.connection))
+        return bool(_django.original(self.connection, "is_usable")())
 
     def check_constraints(self, table_names: Any = None) -> None:
         connection = self.connection
         if table_names is not None or not self._usable_locally:
-            return type(connection).check_constraints(connection, table_names)
+            return _django.original(connection, "check_constraints")(table_names)  # type: ignore[no-any-return]
         self._usable_locally = False
         raw = connection.connection
         if _status(raw) == _IDLE:
@@ -143,13 +143,13 @@ class _TestEnd:
         if sid is not None and sid == self._sent:
             self._rolled_back, self._sent = sid, None
             return
-        type(self.connection)._savepoint_rollback(self.connection, sid)  # type: ignore[attr-defined]
+        _django.original(self.connection, "savepoint_rollback")(sid)
 
     def savepoint_commit(self, sid: str) -> None:
         if sid is not None and sid == self._rolled_back:
             self._rolled_back = None
             return
-        type(self.connection)._savepoint_commit(self.connection, sid)  # type: ignore[attr-defined]
+        _django.original(self.connection, "savepoint_commit")(sid)
 
 
 def _rollback_statements(connection: BaseDatabaseWrapper) -> tuple[list[str], Any]:
