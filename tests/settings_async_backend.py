@@ -17,3 +17,4 @@ if BACKEND != "postgresql":
 for _database in DATABASES.values():
     _database["ENGINE"] = "django_async_backend.db.backends.postgresql"
 INSTALLED_APPS = [*INSTALLED_APPS, "django_async_backend"]
+ROOT_URLCONF = "tests.async_backend_urls"
