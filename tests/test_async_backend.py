@@ -8,12 +8,12 @@ tests/settings_async_backend.py. Skipped unless django-async-backend is installe
 and the suite runs on PostgreSQL (its only backend).
 """
 
-import importlib.util
 import os
 import shutil
 import tempfile
 import unittest
 
+from tests.async_backend import REASON, SETTINGS, USABLE, case_options
 from tests.cases import case_async_backend as cases
 from tests.harness import (
     PLUGIN_CASES,
@@ -27,18 +27,9 @@ from tests.harness import (
     leftover_databases,
     run_session,
 )
-from tests.settings import BACKEND
 
-SETTINGS = "tests.settings_async_backend"
 FILE = f"{PLUGIN_CASES}/test_async_backend.py"
-INSTALLED = importlib.util.find_spec("django_async_backend") is not None
-REASON = (
-    "django-async-backend is not installed (pip install 'django-async-testcase[async-backend]', "
-    "Python >= 3.12, Django 6.1)"
-    if not INSTALLED
-    else "django-async-backend supports PostgreSQL only (DJANGO_ASYNC_TESTCASE_DB=postgresql)"
-)
-skip_unless_usable = unittest.skipUnless(INSTALLED and BACKEND == "postgresql", REASON)
+skip_unless_usable = unittest.skipUnless(USABLE, REASON)
 
 PARALLEL = {"unittest": ("--parallel", "2"), "pytest": ("-n", "2", "--dist", "load")}
 SHARED_TESTS = [
@@ -61,10 +52,7 @@ OURS = ("SharedTransactionTests", "TimeoutTests", "TransactionTests")
 
 def case_run(runner, *args, suffix="", classes=()):
     """A run of the case module with django-async-backend's settings."""
-    env = {"DJANGO_SETTINGS_MODULE": SETTINGS}
-    if suffix:
-        env["DAT_DB_SUFFIX"] = suffix
-    settings = ("--ds", SETTINGS) if runner == "pytest" else ()
+    settings, env = case_options(runner, suffix)
     return Cases.of(cases, runner, *settings, *args, env=env, classes=classes)
 
 
@@ -86,6 +74,13 @@ class AsyncBackendCaseTests(CaseRunsTests):
             }
         )
         return runs
+
+    @classmethod
+    def tearDownClass(cls):
+        # Left only when a run failed to drop them (the check below then fails).
+        for runner in RUNNERS:
+            drop_test_databases(suffix(runner))
+        super().tearDownClass()
 
     def each_run(self):
         return [self.runs[runner] for runner in RUNNERS]
