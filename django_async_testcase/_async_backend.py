@@ -9,8 +9,10 @@ test (the test database could not be dropped).
 
 While one of our tests runs (a ``TestLoop`` or a ``ServedTest``, from its
 start to just before Django's rollback), ``async_connections[alias]`` returns,
-in every task and thread, **one** async connection of the test for each alias
-whose ``ENGINE`` is the package's, an instance of :func:`test_connection_class`:
+in every task of the test (on its thread, its database worker, or a loop that
+``async_to_sync`` started for them), **one** async connection of the test for
+each alias whose ``ENGINE`` is the package's, an instance of
+:func:`test_connection_class`:
 
 - **Its queries run on the test's own sync connection** (the very object of
   the test's thread, inside its transaction), as sync code, wherever the
@@ -92,10 +94,12 @@ SHARED_STATE = (
 
 
 class ServesDatabase(Protocol):
-    """What the test's async connections need of a test: its database worker, once bound."""
+    """What the test's async connections need of a test (``_engine._ServesDatabase``)."""
 
     @property
     def worker(self) -> Executor | None: ...
+
+    def database_threads(self) -> tuple[threading.Thread, ...]: ...
 
 
 def start(test: ServesDatabase) -> Callable[[], None] | None:
@@ -115,13 +119,14 @@ def start(test: ServesDatabase) -> Callable[[], None] | None:
     _install(handler)
     served = _ServedConnections(test, sync)
     global _active
-    previous, _active = _active, served
+    _active = served  # One test at a time per process: a test left open is replaced.
 
     def stop() -> None:
         global _active
         if _active is served:
-            _active = previous
+            _active = None
         served.stopped = True
+        served.close_foreign()
 
     return stop
 
@@ -133,8 +138,26 @@ class _ServedConnections:
         self.test = test
         self.sync = sync
         self.made: dict[str, Any] = {}
+        #: The package's own connections made meanwhile by other threads.
+        self.foreign: list[Any] = []
         self.stopped = False
         self._lock = threading.Lock()
+
+    def serves_here(self) -> bool:
+        """Whether code running here runs the test's database calls.
+
+        The test's thread and its worker, and a loop that ``async_to_sync``
+        started for one of them (its thread-sensitive calls go back there).
+        Other threads (a live server's) keep the package's own connections,
+        as they keep Django's.
+        """
+        threads = self.test.database_threads()
+        if threading.current_thread() in threads:
+            return True
+        executor = _asgiref.thread_sensitive_executor()
+        return executor is not None and (
+            executor is self.test.worker or _asgiref.executor_thread(executor) in threads
+        )
 
     def get(self, alias: str) -> Any:
         """The test's async connection of ``alias``; None if ``alias`` has no async backend."""
@@ -149,6 +172,21 @@ class _ServedConnections:
             if made is None:
                 made = self.made[alias] = _connection_class(sync)(sync, self)
         return made
+
+    def close_foreign(self) -> None:
+        """Close the connections other threads opened during the test (a live server's).
+
+        Their event loops (made by ``async_to_sync`` for a request) are gone,
+        so the socket is closed at the libpq level (psycopg's
+        ``AsyncConnection.pgconn.finish()``): else the test database could
+        not be dropped. Covered by tests/test_async_backend.py (live server).
+        """
+        foreign, self.foreign = self.foreign, []
+        for connection in foreign:
+            raw = connection.__dict__.get("connection")
+            if raw is not None and not raw.closed:
+                raw.pgconn.finish()
+            connection.connection = None
 
     def executor(self) -> Executor:
         """Where the calling coroutine's sync database calls run with the test's connections."""
@@ -189,34 +227,53 @@ class _Connections:
         object.__setattr__(self, "_dat_storage", storage)
 
     def __getattr__(self, alias: str) -> Any:
-        served = _active
-        if served is not None:
-            connection = served.get(alias)
-            if connection is not None:
-                return connection
+        connection = _served_connection(alias)
+        if connection is not None:
+            return connection
         return getattr(self._dat_storage, alias)
 
     def __setattr__(self, alias: str, value: Any) -> None:
-        served = _active
-        if served is None or served.get(alias) is None:
+        if _served_connection(alias) is None:
             setattr(self._dat_storage, alias, value)
 
     def __delattr__(self, alias: str) -> None:
-        served = _active
-        if served is None or served.get(alias) is None:
+        if _served_connection(alias) is None:
             delattr(self._dat_storage, alias)
+
+
+def _served_connection(alias: str) -> Any:
+    """The running test's async connection of ``alias``, if the caller is the test's."""
+    served = _active
+    if served is None or not served.serves_here():
+        return None
+    return served.get(alias)
 
 
 def _install(handler: Any) -> None:
     """Put :class:`_Connections` in front of the handler's storage (once per process).
 
     ``BaseConnectionHandler._connections`` (Django's private API, the asgiref
-    ``Local`` that ``__getitem__``, ``__setitem__`` and ``all()`` use).
-    Covered by tests/test_async_backend.py (every test there).
+    ``Local`` that ``__getitem__``, ``__setitem__`` and ``all()`` use), and the
+    handler's ``create_connection`` (which ``__getitem__`` calls), shadowed on
+    the instance to note the connections other threads make. Covered by
+    tests/test_async_backend.py (every test there; the live server's).
     """
     storage = handler._connections
-    if not isinstance(storage, _Connections):
-        handler._connections = _Connections(storage)
+    if isinstance(storage, _Connections):
+        return
+    handler._connections = _Connections(storage)
+    # Every connection of the package's own made during a test (by another
+    # thread: the test's get theirs from _Connections), closed when it ends.
+    create = handler.create_connection
+
+    def create_connection(alias: str) -> Any:
+        connection = create(alias)
+        served = _active
+        if served is not None:
+            served.foreign.append(connection)
+        return connection
+
+    handler.create_connection = create_connection
 
 
 _backends: dict[str, bool] = {}

@@ -47,7 +47,7 @@ SHARED_TESTS = [
 # Django's --parallel pickles each test for its workers, and unittest's
 # IsolatedAsyncioTestCase (so django-async-backend's AsyncioTestCase) holds a
 # contextvars.Context, which cannot be pickled: the control runs serially only.
-OURS = ("SharedTransactionTests", "TimeoutTests", "TransactionTests")
+OURS = ("LiveServerTests", "SharedTransactionTests", "TimeoutTests", "TransactionTests")
 
 
 def case_run(runner, *args, suffix="", classes=()):
@@ -153,6 +153,14 @@ class AsyncBackendCaseTests(CaseRunsTests):
                 ([1], False, 1),
                 committed,
             )
+
+    def test_live_server(self):
+        for run in self.each_run():
+            test = cases.LiveServerTests.test_view_on_the_live_server
+            self.assertEqual(run.outcome(test), "passed", run.why(test))
+            [live] = run.event_data("live")
+            # Its thread commits on a connection of its own, closed at the test's end.
+            self.assertEqual((live["items"], live["sync"]), (["test", "view"], 2), live)
 
     def test_control_its_own_test_case(self):
         for run in self.each_run():

@@ -10,10 +10,11 @@ import asyncio
 import time
 import unittest
 
+import httpx
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection, connections, transaction
 
-from django_async_testcase import AsyncTestCase, AsyncTransactionTestCase
+from django_async_testcase import AsyncLiveServerTestCase, AsyncTestCase, AsyncTransactionTestCase
 from tests.cases.log import log
 from tests.testapp.models import Item
 
@@ -204,6 +205,17 @@ class TransactionTests(AsyncTransactionTestCase):
     async def test_flushed(self):
         log(self, "start", names=await async_names())
         await Item.async_objects.acreate(name="flushed")
+
+
+class LiveServerTests(AsyncLiveServerTestCase):
+    """The live server's thread uses the package's own connection (committed, then closed)."""
+
+    async def test_view_on_the_live_server(self):
+        await Item.async_objects.acreate(name="test")
+        async with httpx.AsyncClient() as client:
+            url = f"{self.live_server_url}/async-orm/items/"
+            response = await client.get(url, params={"name": "view"})
+        log(self, "live", items=response.json()["items"], sync=await Item.objects.acount())
 
 
 class ZzAsyncioTestCaseControl(AsyncioTestCase):
