@@ -6,6 +6,7 @@
     nox -s "tests(django6.1-py3.13-mysql)"  # one session
     nox -s asgiref_min                      # the oldest asgiref the package allows
     nox -s parallel                         # Django's --parallel 2 and pytest -n 2
+    nox -s async_backend                    # django-async-backend's ORM (PostgreSQL)
     nox -t ci                               # the subset CI runs
 
 Each session installs the package with its test extras, the Django series and
@@ -137,3 +138,19 @@ def parallel(session: nox.Session, db: str) -> None:
     env = _install(session, db, f"Django~={NEWEST_DJANGO}.0")
     session.run("python", "runtests.py", "--parallel", "2", env=env)
     session.run("python", "-m", "pytest", "-n", "2", "tests", env=env)
+
+
+# django-async-backend (the async-backend extra): Django 6.1, Python >= 3.12,
+# PostgreSQL only. Its meta-tests and the docs' examples that use it (the
+# other docs examples run too, in the same case runs).
+ASYNC_BACKEND = "django-async-backend>=6.1,<6.2"
+
+
+@nox.session(python=NEWEST_PYTHON, tags=["ci", "async-backend", "postgresql"])
+def async_backend(session: nox.Session) -> None:
+    """django-async-backend's async connections in the test's transaction (its meta-tests)."""
+    env = _install(session, "postgresql", f"Django~={NEWEST_DJANGO}.0", ASYNC_BACKEND)
+    docs = "tests.test_docs.DocsExamplesTests.test_async_backend_examples_pass"
+    session.run("python", "runtests.py", "tests.test_async_backend", docs, env=env)
+    if os.environ.get("NOX_RUNTESTS_ONLY") != "1":
+        session.run("python", "-m", "pytest", "tests/test_async_backend.py", env=env)
