@@ -47,7 +47,13 @@ SHARED_TESTS = [
 # Django's --parallel pickles each test for its workers, and unittest's
 # IsolatedAsyncioTestCase (so django-async-backend's AsyncioTestCase) holds a
 # contextvars.Context, which cannot be pickled: the control runs serially only.
-OURS = ("LiveServerTests", "SharedTransactionTests", "TimeoutTests", "TransactionTests")
+OURS = (
+    "ForeignThreadTests",
+    "LiveServerTests",
+    "SharedTransactionTests",
+    "TimeoutTests",
+    "TransactionTests",
+)
 
 
 def case_run(runner, *args, suffix="", classes=()):
@@ -140,6 +146,15 @@ class AsyncBackendCaseTests(CaseRunsTests):
             self.assertEqual(run.outcome(after), "passed", run.why(after))
             [after_event] = run.event_data("after")
             self.assertEqual(after_event["names"], [], after_event)
+
+    def test_foreign_thread_refused(self):
+        for run in self.each_run():
+            test = cases.ForeignThreadTests.test_foreign_thread
+            self.assertIn(run.outcome(test), ("failed", "error"), run.why(test))
+            self.assertIn("ForeignThreadDatabaseAccess", run.why(test))
+            self.assertIn("outside the test's transaction", run.why(test))
+            after = cases.ForeignThreadTests.test_after_foreign_thread
+            self.assertEqual(run.outcome(after), "passed", run.why(after))
 
     def test_transaction_test_case_commits_and_flushes(self):
         for run in self.each_run():

@@ -181,6 +181,19 @@ class TimeoutTests(AsyncTestCase):
         log(self, "after", names=await async_names())
 
 
+class ForeignThreadTests(AsyncTestCase):
+    """The async ORM on a loop of another thread: outside the transaction, refused."""
+
+    async def test_foreign_thread(self):
+        def in_thread():
+            return asyncio.run(Item.async_objects.acount())
+
+        await asyncio.to_thread(in_thread)
+
+    async def test_after_foreign_thread(self):
+        log(self, "after foreign", names=await async_names())
+
+
 class TransactionTests(AsyncTransactionTestCase):
     """AsyncTransactionTestCase: async writes commit, on-commit callbacks run, then flush."""
 
