@@ -43,7 +43,8 @@ runs unless the package's connection handler was imported, which its
 ``ENGINE`` and its app both do.
 
 Every use of the package's private API is here, each with the test that
-covers it (tests/test_async_backend.py, on django-async-backend 6.1.x).
+covers it (tests/test_async_backend.py, run on django-async-backend 6.0.9, 6.1.0
+and 6.1.5: ``nox -t async-backend``).
 """
 
 from __future__ import annotations
@@ -68,9 +69,9 @@ if TYPE_CHECKING:
 
 __unittest = True  # See _tracebacks.
 
-#: The module of the package's connection handler: imported by its ENGINE's
-#: backend module and by its app (``django_async_backend.db``).
-HANDLER_MODULE = "django_async_backend.db.utils"
+#: The package's module of ``async_connections`` (public API), imported by its
+#: ENGINE's backend module and by its app.
+HANDLER_MODULE = "django_async_backend.db"
 
 #: The transaction state of the package's async connection (attributes set by
 #: ``BaseAsyncDatabaseWrapper.__init__``, private API of django-async-backend,
@@ -108,10 +109,9 @@ def start(test: ServesDatabase) -> Callable[[], None] | None:
     Called on the test's thread, which owns its connections. Returns None
     (nothing to undo) when the package is not in use.
     """
-    handler_module = sys.modules.get(HANDLER_MODULE)
-    if handler_module is None:
+    handler = getattr(sys.modules.get(HANDLER_MODULE), "async_connections", None)
+    if handler is None:
         return None
-    handler = handler_module.async_connections
     with _stdlib.running_loop_hidden():  # This thread's own connections: the test's.
         sync = {alias: connections[alias] for alias in connections if _has_async_backend(alias)}
     if not sync:
@@ -370,6 +370,21 @@ class _OnTestConnection:
         pass
 
     def validate_task_sharing(self) -> None:
+        pass
+
+    # The task that owns the connection: django-async-backend 6.0 to 6.1.4
+    # compare it with the current task in async_atomic() (6.1.5 and later in
+    # validate_task_sharing()). Every task of the test owns it. Private API,
+    # covered by tests/test_async_backend.py run on 6.0.9 and 6.1.0.
+    @property
+    def _task(self) -> asyncio.Task[Any] | None:
+        try:
+            return asyncio.current_task()
+        except RuntimeError:
+            return None
+
+    @_task.setter
+    def _task(self, value: object) -> None:
         pass
 
     # Opening and closing: the test's connection is Django's to open and close.

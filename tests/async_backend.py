@@ -1,7 +1,7 @@
 """Whether the suite can run its django-async-backend cases, and how.
 
 Used by tests/test_async_backend.py and tests/test_docs.py. They need the
-package (an optional extra: Python >= 3.12, Django 6.1) and PostgreSQL, its
+package (an optional extra: Python >= 3.12, Django 6.0 or 6.1) and PostgreSQL, its
 only backend; otherwise their meta-tests are skipped with REASON.
 """
 
@@ -15,7 +15,7 @@ INSTALLED = importlib.util.find_spec("django_async_backend") is not None
 USABLE = INSTALLED and BACKEND == "postgresql"
 REASON = (
     "django-async-backend is not installed (pip install 'django-async-testcase[async-backend]', "
-    "Python >= 3.12, Django 6.1)"
+    "Python >= 3.12, Django 6.0 or 6.1)"
     if not INSTALLED
     else "django-async-backend supports PostgreSQL only (DJANGO_ASYNC_TESTCASE_DB=postgresql)"
 )

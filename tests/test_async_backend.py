@@ -38,6 +38,7 @@ SHARED_TESTS = [
     "test_on_commit_captured",
     "test_on_commit_never_runs",
     "test_other_alias",
+    "test_query_counting",
     "test_sync_test_async_to_sync",
     "test_task_started_by_test",
     "test_view_behind_async_client",
@@ -106,6 +107,9 @@ class AsyncBackendCaseTests(CaseRunsTests):
             self.assertIs(seen["same_session"], True, seen)
             [other] = run.event_data("other")
             self.assertEqual((other["sync"], other["same_session"]), (1, True), other)
+            [counted] = run.event_data("counted")
+            self.assertEqual(len(counted["sql"]), 1, counted)
+            self.assertIn("testapp_item", counted["sql"][0], counted)
             [sync_test] = run.event_data("sync test")
             self.assertEqual((sync_test["count"], sync_test["sync"]), (3, 3), sync_test)
 

@@ -19,11 +19,15 @@ from tests.cases.log import log
 from tests.testapp.models import Item
 
 try:
-    from django_async_backend.db import async_connections, async_new_connection
+    from django_async_backend.db import async_connections
     from django_async_backend.db.transaction import async_atomic
     from django_async_backend.test import AsyncioTestCase
 except ImportError:  # Optional: tests/test_async_backend.py skips then.
     AsyncioTestCase = unittest.IsolatedAsyncioTestCase
+try:
+    from django_async_backend.db import async_new_connection  # 6.1.5 and later
+except ImportError:
+    async_new_connection = None
 
 try:
     import pytest
@@ -91,8 +95,11 @@ class SharedTransactionTests(AsyncTestCase):
         counts = await asyncio.gather(write("task 1"), write("task 2"))
         task = asyncio.create_task(write("task 3"))
         counts.append(await task)
-        # async_new_connection() gives the task the test's connection too.
-        counts.append(await async_new_connection(write("new connection")))
+        if async_new_connection is not None:
+            # async_new_connection() gives the task the test's connection too.
+            counts.append(await async_new_connection(write("new connection")))
+        else:
+            counts.append(await asyncio.create_task(write("task 4")))
         log(self, "tasks", counts=sorted(counts), sync=await Item.objects.acount())
 
     async def test_view_behind_async_client(self):
@@ -156,6 +163,15 @@ class SharedTransactionTests(AsyncTestCase):
             await async_connections["default"].on_commit(callback)
         await async_connections["default"].on_commit(callback)
         log(self, "registered")
+
+    async def test_query_counting(self):
+        # Django's query tools on the test's connection count the async ORM's queries.
+        async with self.assertNumQueries(2):
+            await Item.async_objects.acreate(name="counted")
+            await Item.async_objects.acount()
+        async with self.captureQueries() as queries:
+            await Item.async_objects.filter(name="counted").aexists()
+        log(self, "counted", sql=[query["sql"] for query in queries])
 
     def test_sync_test_async_to_sync(self):
         # A sync test method calling the async ORM through async_to_sync.
