@@ -158,11 +158,14 @@ class _ServesDatabase:
         """A step ran over its budget: cancel its sync calls' queries now, wait for the calls.
 
         Waits up to ``CANCEL_GRACE`` s for them to return, so that the step's
-        one failure can say how the call it awaited ended.
+        one failure can say how the call it awaited ended. Called where the
+        step ended: on the running loop for a ServedTest, which waits meanwhile.
         """
         if self.worker is None:
             return _worker.Release(stuck=False, cancelled=[])
-        released = self.worker.stop_calls(CANCEL_GRACE)
+        # MariaDB's KILL QUERY opens a connection through Django (async_unsafe).
+        with _stdlib.running_loop_hidden():
+            released = self.worker.stop_calls(CANCEL_GRACE)
         self._stuck_reported = self._stuck_reported or released.stuck
         return released
 
