@@ -422,17 +422,30 @@ def _serve_test(func: Callable[..., Awaitable[Any]], state: _DatabaseTest) -> Ca
 
 
 async def _step(
-    served: ServedTest, owner: str, step: str, awaitable: Any, source: object = None
+    served: ServedTest,
+    owner: str,
+    step: str,
+    awaitable: Any,
+    source: object = None,
+    tear_down: bool = False,
 ) -> Any:
-    """Run one served step; a BaseException it raises becomes an error (_pytest_misuse)."""
+    """Run one served step; a BaseException it raises becomes an error (_pytest_misuse).
+
+    Python 3.10 cannot tell whether the runner's task was asked to cancel
+    (Ctrl-C): there, only a tear-down's is turned into an error, the one that
+    would skip the rollback (pytest runs every finalizer after a set-up or
+    test that raised one).
+    """
     __tracebackhide__ = True
     try:
         return await served.run_step(owner, awaitable, source)
     except BaseException as exc:
         import asyncio
 
-        from ._compat import cancel_requested
+        from ._compat import TELLS_CANCEL_REQUESTS, cancel_requested
 
+        if not (tear_down or TELLS_CANCEL_REQUESTS):
+            raise
         task = asyncio.current_task()
         error = _pytest_misuse.as_test_error(exc, step, task is not None and cancel_requested(task))
         try:
@@ -483,10 +496,12 @@ def _serve_fixture_function(
                 try:
                     yield value
                 except GeneratorExit:
-                    await _step(served, owner, torn_down, generator.aclose(), generator)
+                    await _step(served, owner, torn_down, generator.aclose(), generator, True)
                     raise
                 try:
-                    value = await _step(served, owner, torn_down, generator.__anext__(), generator)
+                    value = await _step(
+                        served, owner, torn_down, generator.__anext__(), generator, True
+                    )
                 except StopAsyncIteration:
                     return
                 yield value  # pytest-asyncio or anyio says it yielded twice.

@@ -13,6 +13,7 @@ import asyncio
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from unittest import skipUnless
@@ -369,10 +370,11 @@ class CancelledTearDownTests(PluginSessionTestCase):
             "The tear-down of the fixture 'careless_stopper' raised CancelledError", message
         )
         self.assertIn("await task  # The slip", message, session)
-        self.assertIn(
-            "The set-up of the fixture 'careless_setup' raised CancelledError",
-            session.messages["test_d_setup_raises_cancelled_error"],
-        )
+        if sys.version_info >= (3, 11):  # 3.10 leaves a set-up's as it is (pytest copes).
+            self.assertIn(
+                "The set-up of the fixture 'careless_setup' raised CancelledError",
+                session.messages["test_d_setup_raises_cancelled_error"],
+            )
         self.assertNotIn("ForeignThreadDatabaseAccess", session.output, session)
         self.assertNotIn("being accessed by other users", session.output, session)
         self.assertEqual(session.leftover, [], session)
