@@ -409,14 +409,15 @@ def _serve_test(func: Callable[..., Awaitable[Any]], state: _DatabaseTest) -> Ca
         try:
             return await _step(served, _TEST_STEP, "the test", func(*args, **kwargs))
         finally:
+            # What the test (and its plain async fixtures) left fails it here,
+            # in the call phase, together with the test's own failure; but its
+            # tasks, if it has async generator fixtures, only after the last
+            # of them is torn down (_OpenFixtures).
+            owners: tuple[str, ...] = (_TEST_STEP, _FIXTURE_STEP)
             if state.fixtures.count:
-                # Judged after the last of the test's async generator fixtures
-                # is torn down (_OpenFixtures).
                 state.fixtures.verdict_due = True
-            else:
-                # What the test (and its plain async fixtures) left fails it here,
-                # in the call phase, together with the test's own failure.
-                await served.settle((_TEST_STEP, _FIXTURE_STEP), "the test")
+                owners = ()
+            await served.settle(owners, "the test")
 
     return test_function
 

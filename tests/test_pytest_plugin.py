@@ -306,15 +306,29 @@ FIXTURE_OWNED_OUTCOMES = {
 }
 
 
-class FixtureOwnedTaskTests(PluginSessionTestCase):
+class EachRunner:
+    """A case file's session under each async runner (``check(**options)``), and its control."""
+
+    @staticmethod
+    def sessions(path):
+        """The PREFETCH of the sessions over ``path``."""
+        runs = ({"mode": "strict"}, {"mode": "auto"}, {"runner": "anyio"}, {"plugin": False})
+        return tuple(((path,), options) for options in runs)
+
+    def test_pytest_asyncio_strict(self):
+        self.check(mode="strict")
+
+    def test_pytest_asyncio_auto(self):
+        self.check(mode="auto")
+
+    def test_anyio(self):
+        self.check(runner="anyio")
+
+
+class FixtureOwnedTaskTests(EachRunner, PluginSessionTestCase):
     """A task the test starts and a fixture stops is judged after the fixture's tear-down."""
 
-    PREFETCH = (
-        ((FIXTURE_OWNED,), {"mode": "strict"}),
-        ((FIXTURE_OWNED,), {"mode": "auto"}),
-        ((FIXTURE_OWNED,), {"runner": "anyio"}),
-        ((FIXTURE_OWNED,), {"plugin": False}),
-    )
+    PREFETCH = EachRunner.sessions(FIXTURE_OWNED)
 
     def check(self, **kwargs):
         session = run_session(FIXTURE_OWNED, **kwargs)
@@ -325,15 +339,6 @@ class FixtureOwnedTaskTests(PluginSessionTestCase):
         # Reported once: the task the fixture cancels is not named.
         self.assertEqual(message.count("<Task"), 1, session)
         self.assertEqual(session.leftover, [], session)
-
-    def test_pytest_asyncio_strict(self):
-        self.check(mode="strict")
-
-    def test_pytest_asyncio_auto(self):
-        self.check(mode="auto")
-
-    def test_anyio(self):
-        self.check(runner="anyio")
 
     def test_control(self):
         # No leftover-task guard: every shape passes, as it must with the plugin.
@@ -352,15 +357,10 @@ CANCELLED_TEARDOWN_OUTCOMES = {
 }
 
 
-class CancelledTearDownTests(PluginSessionTestCase):
+class CancelledTearDownTests(EachRunner, PluginSessionTestCase):
     """A step raising CancelledError is one error of its test; its rows roll back."""
 
-    PREFETCH = (
-        ((CANCELLED_TEARDOWN,), {"mode": "strict"}),
-        ((CANCELLED_TEARDOWN,), {"mode": "auto"}),
-        ((CANCELLED_TEARDOWN,), {"runner": "anyio"}),
-        ((CANCELLED_TEARDOWN,), {"plugin": False}),
-    )
+    PREFETCH = EachRunner.sessions(CANCELLED_TEARDOWN)
 
     def check(self, **kwargs):
         session = run_session(CANCELLED_TEARDOWN, **kwargs)
@@ -378,15 +378,6 @@ class CancelledTearDownTests(PluginSessionTestCase):
         self.assertNotIn("ForeignThreadDatabaseAccess", session.output, session)
         self.assertNotIn("being accessed by other users", session.output, session)
         self.assertEqual(session.leftover, [], session)
-
-    def test_pytest_asyncio_strict(self):
-        self.check(mode="strict")
-
-    def test_pytest_asyncio_auto(self):
-        self.check(mode="auto")
-
-    def test_anyio(self):
-        self.check(runner="anyio")
 
     def test_control_leaks(self):
         # pytest stops at the CancelledError: the rollback of the first test

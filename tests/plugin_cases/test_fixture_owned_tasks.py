@@ -50,15 +50,19 @@ async def test_communicator_the_fixture_stops(communicator):
     assert await Item.objects.acount() == 0
 
 
-@async_fixture
-async def tasks(db):
-    tasks = []
-    yield tasks
+async def cancel_and_await(tasks):
     for task in tasks:
         task.cancel()
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@async_fixture
+async def tasks(db):
+    tasks = []
+    yield tasks
+    await cancel_and_await(tasks)
 
 
 @pytest.mark.django_db
@@ -80,11 +84,7 @@ async def early_tasks():
     """Set up before the test's database (the test asks for `db` after it): torn down after."""
     tasks = []
     yield tasks
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await cancel_and_await(tasks)
 
 
 async def test_fixture_set_up_before_the_database(early_tasks, db):
