@@ -59,8 +59,10 @@ def executor_thread(executor: Executor) -> threading.Thread | None:
 
     An ``async_to_sync`` call makes one for the calling thread, which serves
     the thread-sensitive calls of the coroutine while it waits;
-    ``_work_thread`` is that thread. Private asgiref API (3.8.1 to 3.13),
-    covered by tests/test_async_backend.py (test_sync_test_async_to_sync).
+    ``_work_thread`` is that thread. Private asgiref API, used only with
+    django-async-backend (Django >= 6.0, so asgiref >= 3.9.1); checked on
+    asgiref 3.13, covered by tests/test_async_backend.py
+    (test_sync_test_async_to_sync).
     """
     thread = getattr(executor, "_work_thread", None)
     return thread if isinstance(thread, threading.Thread) else None
