@@ -135,6 +135,7 @@ class AsyncBackendCaseTests(CaseRunsTests):
         for run in self.each_run():
             [captured] = run.event_data("captured")
             self.assertEqual((captured["callbacks"], captured["ran"]), (1, [2]), captured)
+            self.assertIs(captured["equal"], True, captured)  # The docs say so.
             test = cases.SharedTransactionTests.test_on_commit_never_runs
             self.assertEqual(len(run.event_data("registered", of=test)), 1, run.output)
             self.assertEqual(run.event_data("on_commit ran"), [], run.output)
@@ -216,6 +217,7 @@ class AsyncBackendCaseTests(CaseRunsTests):
 
 PLUGIN_TESTS = [
     "test_sees_sync_fixture",
+    "test_sync_test_async_to_sync",
     "test_async_fixture",
     "test_task_and_view",
     "test_savepoint_and_on_commit",

@@ -153,7 +153,7 @@ class SharedTransactionTests(AsyncTestCase):
         async with self.captureOnCommitCallbacks(execute=True) as callbacks:
             async with async_atomic():
                 await async_connections["default"].on_commit(callback)
-        log(self, "captured", callbacks=len(callbacks), ran=ran)
+        log(self, "captured", callbacks=len(callbacks), ran=ran, equal=callbacks[0] == callback)
 
     async def test_on_commit_never_runs(self):
         async def callback():

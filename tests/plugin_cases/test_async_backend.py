@@ -10,7 +10,7 @@ test database open (pytest-django cannot drop it).
 import asyncio
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 
 from tests.plugin_cases._runner import anyio_backend, async_fixture, mark  # noqa: F401
@@ -45,6 +45,15 @@ async def test_sees_sync_fixture(sync_row):
     assert await names() == ["sync fixture"]
     await Item.async_objects.acreate(name="test")
     assert await Item.objects.acount() == 2
+
+
+def test_sync_test_async_to_sync(sync_row):
+    # A sync test calling the async ORM through async_to_sync: same transaction.
+    async def create_and_count():
+        await Item.async_objects.acreate(name="sync test")
+        return await Item.async_objects.acount()
+
+    assert async_to_sync(create_and_count)() == Item.objects.count() == 2
 
 
 async def test_async_fixture(async_row):
