@@ -12,7 +12,7 @@ start to just before Django's rollback), ``async_connections[alias]`` returns,
 in every task of the test (on its thread, its database worker, or a loop that
 ``async_to_sync`` started for them), **one** async connection of the test for
 each alias whose ``ENGINE`` is the package's, an instance of
-:func:`test_connection_class`:
+:func:`served_connection_class`:
 
 - **Its queries run on the test's own sync connection** (the very object of
   the test's thread, inside its transaction), as sync code, wherever the
@@ -218,7 +218,7 @@ class _Connections:
     """Stands for the package's per-thread (and per-task) storage of async connections.
 
     While a test runs, each alias with the package's backend reads as the
-    test's one async connection, in every thread and task; what code stores
+    test's one async connection in every task of the test; what code stores
     there meanwhile (``async_new_connection()`` swaps a new connection in and
     back) is ignored for those aliases. Otherwise, the storage as it was.
     """
@@ -300,10 +300,10 @@ def _connection_class(sync: BaseDatabaseWrapper) -> type:
     """The class of the test's async connections for ``sync``'s backend."""
     from django.db.utils import load_backend
 
-    return test_connection_class(load_backend(sync.settings_dict["ENGINE"]).AsyncDatabaseWrapper)
+    return served_connection_class(load_backend(sync.settings_dict["ENGINE"]).AsyncDatabaseWrapper)
 
 
-def test_connection_class(base: type) -> type:
+def served_connection_class(base: type) -> type:
     """The test's async connection class for the package's ``AsyncDatabaseWrapper`` ``base``."""
     cls = _classes.get(base)
     if cls is None:
@@ -548,4 +548,4 @@ class _Cursor:
         return getattr(self._cursor, name)
 
 
-__all__ = ["SHARED_STATE", "start", "test_connection_class"]
+__all__ = ["SHARED_STATE", "served_connection_class", "start"]
