@@ -344,6 +344,8 @@ class _OnTestConnection:
     def __init__(self, sync: BaseDatabaseWrapper, served: _ServedConnections) -> None:
         self._sync = sync
         self._served = served
+        # The task that made each savepoint still open (see savepoint()).
+        self._savepoint_tasks: dict[str, asyncio.Task[Any] | None] = {}
         super().__init__(sync.settings_dict, sync.alias)  # type: ignore[call-arg]
         self._ready = True
 
@@ -378,10 +380,7 @@ class _OnTestConnection:
     # covered by tests/test_async_backend.py run on 6.0.9 and 6.1.0.
     @property
     def _task(self) -> asyncio.Task[Any] | None:
-        try:
-            return asyncio.current_task()
-        except RuntimeError:
-            return None
+        return _current_task()
 
     @_task.setter
     def _task(self, value: object) -> None:
@@ -429,6 +428,39 @@ class _OnTestConnection:
             )
         )
 
+    # Savepoints: one stack per session, so the blocks of several tasks must
+    # end in the reverse order they began; a block that ends out of order
+    # would release or roll back another task's savepoint. The package's
+    # savepoint()/savepoint_commit()/savepoint_rollback() (private API),
+    # covered by tests/test_async_backend.py (test_interleaved_atomic_blocks).
+    async def savepoint(self) -> Any:
+        sid = await super().savepoint()  # type: ignore[misc]
+        if sid is not None:
+            self._savepoint_tasks[sid] = _current_task()
+        return sid
+
+    async def savepoint_rollback(self, sid: str) -> None:
+        self._check_savepoint_owner(sid)
+        await super().savepoint_rollback(sid)  # type: ignore[misc]
+
+    async def savepoint_commit(self, sid: str) -> None:
+        self._check_savepoint_owner(sid)
+        self._savepoint_tasks.pop(sid, None)
+        await super().savepoint_commit(sid)  # type: ignore[misc]
+
+    def _check_savepoint_owner(self, sid: str) -> None:
+        owner, current = self._savepoint_tasks.get(sid), _current_task()
+        if owner is None or current is None or owner is current:
+            return
+        raise RuntimeError(
+            f"Two tasks of this test had async_atomic() blocks open at once on the "
+            f"database {self._sync.alias!r}, and a block ended before one that began "
+            f"after it: in a test every task uses the test's one connection (one "
+            f"transaction, one stack of savepoints), so its savepoint was another "
+            f"task's. Let one block end before the other begins (await the first "
+            f"task); concurrency between connections cannot be tested inside one."
+        )
+
     async def on_commit(self, func: Callable[[], Any], robust: bool = False) -> None:
         if inspect.iscoroutinefunction(func):
             func = _OnCommit(func)
@@ -438,6 +470,13 @@ class _OnTestConnection:
     # sync connection.
     async def _cursor(self, name: str | None = None) -> Any:
         return self._prepare_cursor(_Cursor(self, name))  # type: ignore[attr-defined]
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
 
 
 class _OnCommit:

@@ -50,6 +50,7 @@ SHARED_TESTS = [
 # contextvars.Context, which cannot be pickled: the control runs serially only.
 OURS = (
     "ForeignThreadTests",
+    "InterleavedAtomicTests",
     "LiveServerTests",
     "SharedTransactionTests",
     "TimeoutTests",
@@ -165,6 +166,16 @@ class AsyncBackendCaseTests(CaseRunsTests):
                 self.assertIn("outside the test's transaction", run.why(test))
             after = cases.ForeignThreadTests.test_after_foreign_thread
             self.assertEqual(run.outcome(after), "passed", run.why(after))
+
+    def test_interleaved_atomic_blocks(self):
+        for run in self.each_run():
+            test = cases.InterleavedAtomicTests.test_interleaved_atomic_blocks
+            self.assertIn(run.outcome(test), ("failed", "error"), run.why(test))
+            self.assertIn("a block ended before one that began after it", run.why(test))
+            after = cases.InterleavedAtomicTests.test_after_interleaved_blocks
+            self.assertEqual(run.outcome(after), "passed", run.why(after))
+            [event] = run.event_data("after interleaved")
+            self.assertEqual(event["names"], [], event)
 
     def test_transaction_test_case_commits_and_flushes(self):
         for run in self.each_run():

@@ -214,6 +214,31 @@ class ForeignThreadTests(AsyncTestCase):
         log(self, "after foreign", names=await async_names())
 
 
+class InterleavedAtomicTests(AsyncTestCase):
+    """Two tasks whose async_atomic() blocks end out of order: an error, not a wrong savepoint."""
+
+    async def test_interleaved_atomic_blocks(self):
+        first_in, second_in = asyncio.Event(), asyncio.Event()
+
+        async def first():
+            async with async_atomic():
+                await Item.async_objects.acreate(name="first")
+                first_in.set()
+                await second_in.wait()  # Ends while the second block is open.
+
+        async def second():
+            await first_in.wait()
+            async with async_atomic():
+                await Item.async_objects.acreate(name="second")
+                second_in.set()
+                await asyncio.sleep(0.1)
+
+        await asyncio.gather(first(), second())
+
+    async def test_after_interleaved_blocks(self):
+        log(self, "after interleaved", names=await async_names())
+
+
 class TransactionTests(AsyncTransactionTestCase):
     """AsyncTransactionTestCase: async writes commit, on-commit callbacks run, then flush."""
 
