@@ -54,6 +54,20 @@ def thread_sensitive_executor() -> Executor | None:
     return getattr(AsyncToSync.executors, "current", None)
 
 
+def executor_thread(executor: Executor) -> threading.Thread | None:
+    """The thread that runs ``executor``'s calls, if it is asgiref's ``CurrentThreadExecutor``.
+
+    An ``async_to_sync`` call makes one for the calling thread, which serves
+    the thread-sensitive calls of the coroutine while it waits;
+    ``_work_thread`` is that thread. Private asgiref API, used only with
+    django-async-backend (Django >= 6.0, so asgiref >= 3.9.1); checked on
+    asgiref 3.13, covered by tests/test_async_backend.py
+    (test_sync_test_async_to_sync).
+    """
+    thread = getattr(executor, "_work_thread", None)
+    return thread if isinstance(thread, threading.Thread) else None
+
+
 def route_new_tasks(
     loop: asyncio.AbstractEventLoop,
     executor: Executor,

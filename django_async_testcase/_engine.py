@@ -52,7 +52,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.db import connections
 
-from . import _asgiref, _stdlib, _worker
+from . import _asgiref, _async_backend, _stdlib, _worker
 from ._checks import check_loop
 from ._compat import cancel_requested, create_task_in_context
 from ._tracebacks import clean_traceback, is_hidden_file
@@ -147,6 +147,14 @@ class _ServesDatabase:
         self.worker: _worker.DatabaseWorker | None = None
         # stop_sync_calls() left a call running: already reported, not again at the end.
         self._stuck_reported = False
+        # django-async-backend's async connections run on this test's own
+        # connections until it closes (None: the package is not in use).
+        self._stop_async_backend = _async_backend.start(self)
+
+    def _stop_serving_async_backend(self) -> None:
+        stop, self._stop_async_backend = self._stop_async_backend, None
+        if stop is not None:
+            stop()
 
     def database_threads(self) -> tuple[threading.Thread, ...]:
         """The threads that use the test's connections: its own and its worker's."""
@@ -290,6 +298,7 @@ class TestLoop(_ServesDatabase):
                     outcome.cancelled_queries = released.cancelled
                     loop.close()
         finally:
+            self._stop_serving_async_backend()
             if self._opened:
                 for watcher in self._watchers:
                     watcher.closed(outcome, report)
@@ -639,6 +648,7 @@ class ServedTest(_ServesDatabase):
             outcome.stuck_sync_call = released.stuck or bool(released.cancelled)
             outcome.cancelled_queries = released.cancelled
             outcome.loop_errors, self._loop_errors = self._loop_errors, []
+            self._stop_serving_async_backend()
             if self._opened:
                 for watcher in self._watchers:
                     watcher.closed(outcome, report)
