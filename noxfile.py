@@ -6,6 +6,7 @@
     nox -s "tests(django6.1-py3.13-mysql)"  # one session
     nox -s asgiref_min                      # the oldest asgiref the package allows
     nox -s parallel                         # Django's --parallel 2 and pytest -n 2
+    nox -t async-backend                    # django-async-backend's ORM (PostgreSQL)
     nox -t ci                               # the subset CI runs
 
 Each session installs the package with its test extras, the Django series and
@@ -137,3 +138,27 @@ def parallel(session: nox.Session, db: str) -> None:
     env = _install(session, db, f"Django~={NEWEST_DJANGO}.0")
     session.run("python", "runtests.py", "--parallel", "2", env=env)
     session.run("python", "-m", "pytest", "-n", "2", "tests", env=env)
+
+
+# django-async-backend (the async-backend extra): a release line per Django
+# series (6.0.x for Django 6.0, 6.1.x for 6.1), Python >= 3.12, PostgreSQL
+# only. Its meta-tests and the docs' examples that use it (the other docs
+# examples run too, in the same case runs). CI runs the newest line.
+ASYNC_BACKEND = {"6.1": "django-async-backend>=6.1,<6.2", "6.0": "django-async-backend>=6.0,<6.1"}
+
+
+@nox.session(python=NEWEST_PYTHON, tags=["async-backend", "postgresql"])
+@nox.parametrize(
+    "django",
+    [
+        nox.param(django, id=f"django{django}", tags=["ci"] if django == NEWEST_DJANGO else [])
+        for django in ASYNC_BACKEND
+    ],
+)
+def async_backend(session: nox.Session, django: str) -> None:
+    """django-async-backend's async connections in the test's transaction (its meta-tests)."""
+    env = _install(session, "postgresql", f"Django~={django}.0", ASYNC_BACKEND[django])
+    docs = "tests.test_docs.DocsExamplesTests.test_async_backend_examples_pass"
+    session.run("python", "runtests.py", "tests.test_async_backend", docs, env=env)
+    if os.environ.get("NOX_RUNTESTS_ONLY") != "1":
+        session.run("python", "-m", "pytest", "tests/test_async_backend.py", env=env)

@@ -10,7 +10,10 @@ storage that ``async_to_sync`` itself writes for the same purpose.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
+import types
+import weakref
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from typing import Any
@@ -51,6 +54,20 @@ def thread_sensitive_executor() -> Executor | None:
     return getattr(AsyncToSync.executors, "current", None)
 
 
+def executor_thread(executor: Executor) -> threading.Thread | None:
+    """The thread that runs ``executor``'s calls, if it is asgiref's ``CurrentThreadExecutor``.
+
+    An ``async_to_sync`` call makes one for the calling thread, which serves
+    the thread-sensitive calls of the coroutine while it waits;
+    ``_work_thread`` is that thread. Private asgiref API, used only with
+    django-async-backend (Django >= 6.0, so asgiref >= 3.9.1); checked on
+    asgiref 3.13, covered by tests/test_async_backend.py
+    (test_sync_test_async_to_sync).
+    """
+    thread = getattr(executor, "_work_thread", None)
+    return thread if isinstance(thread, threading.Thread) else None
+
+
 def route_new_tasks(
     loop: asyncio.AbstractEventLoop,
     executor: Executor,
@@ -75,10 +92,11 @@ def route_new_tasks(
         loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any
     ) -> asyncio.Future[Any]:
         context = kwargs.get("context")
+        communicator = False
         if context is None:
             # The task copies the current context (its creator's, or the empty
             # one asgiref's communicator runs in).
-            _route_if_unset(executor)
+            communicator = _route_if_unset(executor) and _made_by_communicator()
         else:
             try:
                 context.run(_route_if_unset, executor)
@@ -90,6 +108,8 @@ def route_new_tasks(
             task: asyncio.Future[Any] = new_task(loop, coro, **kwargs)
         else:
             task = previous(loop, coro, **kwargs)
+        if communicator:
+            _communicator_tasks.add(task)
         if on_task is not None:
             on_task(task)
         return task
@@ -98,9 +118,59 @@ def route_new_tasks(
     loop.set_task_factory(task_factory)  # type: ignore[arg-type,unused-ignore]
 
 
-def _route_if_unset(executor: Executor) -> None:
+def _route_if_unset(executor: Executor) -> bool:
+    """Route this context's calls to ``executor`` unless it routes them already; whether it did."""
     if getattr(AsyncToSync.executors, "current", None) is None:
         route_thread_sensitive_calls(executor)
+        return True
+    return False
+
+
+def started_by_communicator(task: asyncio.Future[Any]) -> bool:
+    """Whether ``task`` runs the application of an asgiref ``ApplicationCommunicator``.
+
+    So of every Channels communicator. The communicator owns that task: its
+    ``stop()``, ``wait()`` and ``__del__`` cancel it. Known of tasks made by
+    ``route_new_tasks``'s factory.
+    """
+    return task in _communicator_tasks
+
+
+_communicator_tasks: weakref.WeakSet[asyncio.Future[Any]] = weakref.WeakSet()
+
+
+def _made_by_communicator() -> bool:
+    """Whether the task being made (called from the task factory) is a communicator's application.
+
+    asgiref's ``ApplicationCommunicator`` starts it from ``__init__`` (3.8) or
+    from its ``future`` property (3.9 and later), through ``asyncio.create_task``
+    in an empty context; a few frames up from the factory.
+    Private asgiref API (where the task is made, 3.8.1 to 3.13), covered by
+    tests/test_stopping_tasks.py (the communicator cases, in a reference cycle).
+    """
+    codes = _communicator_codes()
+    frame: types.FrameType | None = sys._getframe(2)
+    for _ in range(6):
+        if frame is None:
+            return False
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _communicator_codes() -> frozenset[types.CodeType]:
+    global _codes
+    if _codes is None:
+        from asgiref.testing import ApplicationCommunicator
+
+        fget = getattr(vars(ApplicationCommunicator).get("future"), "fget", None)
+        functions: list[Any] = [ApplicationCommunicator.__init__, fget]
+        _codes = frozenset(f.__code__ for f in functions if hasattr(f, "__code__"))
+    return _codes
+
+
+_codes: frozenset[types.CodeType] | None = None
 
 
 def join_executor_chain(executor: Executor) -> None:

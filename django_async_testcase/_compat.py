@@ -55,6 +55,9 @@ else:
             var.set(value)
 
 
+#: Whether ``cancel_requested`` knows of any task (else only of ``new_task``'s).
+TELLS_CANCEL_REQUESTS = sys.version_info >= (3, 11)
+
 if sys.version_info >= (3, 11):
 
     def cancel_requested(task: asyncio.Task[Any]) -> bool:

@@ -52,7 +52,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.db import connections
 
-from . import _asgiref, _stdlib, _worker
+from . import _asgiref, _async_backend, _stdlib, _worker
 from ._checks import check_loop
 from ._compat import cancel_requested, create_task_in_context
 from ._tracebacks import clean_traceback, is_hidden_file
@@ -84,11 +84,21 @@ class LoopOutcome:
     cancelled_queries: list[str] = dataclasses.field(default_factory=list)
 
 
+class DatabaseSide(Protocol):
+    """What the watchers may ask of the test's database side (TestLoop, ServedTest)."""
+
+    def database_threads(self) -> tuple[threading.Thread, ...]:
+        """The threads that use the test's connections."""
+
+    def stop_sync_calls(self) -> _worker.Release:
+        """Cancel the queries of the sync calls in flight at once; wait for the calls a while."""
+
+
 class Watcher(Protocol):
     """What the engine tells the guards; see guards.TestGuards."""
 
-    def opened(self, database_threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
-        """The test starts (before its first step); ``database_threads()`` are its own."""
+    def opened(self, test: DatabaseSide) -> None:
+        """The test starts (before its first step); ``test`` is its database side."""
 
     def step_started(
         self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any], source: object = None
@@ -135,12 +145,37 @@ class _ServesDatabase:
     def __init__(self) -> None:
         self.thread = threading.current_thread()
         self.worker: _worker.DatabaseWorker | None = None
+        # stop_sync_calls() left a call running: already reported, not again at the end.
+        self._stuck_reported = False
+        # django-async-backend's async connections run on this test's own
+        # connections until it closes (None: the package is not in use).
+        self._stop_async_backend = _async_backend.start(self)
+
+    def _stop_serving_async_backend(self) -> None:
+        stop, self._stop_async_backend = self._stop_async_backend, None
+        if stop is not None:
+            stop()
 
     def database_threads(self) -> tuple[threading.Thread, ...]:
         """The threads that use the test's connections: its own and its worker's."""
         if self.worker is None:
             return (self.thread,)
         return (self.thread, self.worker.thread)
+
+    def stop_sync_calls(self) -> _worker.Release:
+        """A step ran over its budget: cancel its sync calls' queries now, wait for the calls.
+
+        Waits up to ``CANCEL_GRACE`` s for them to return, so that the step's
+        one failure can say how the call it awaited ended. Called where the
+        step ended: on the running loop for a ServedTest, which waits meanwhile.
+        """
+        if self.worker is None:
+            return _worker.Release(stuck=False, cancelled=[])
+        # MariaDB's KILL QUERY opens a connection through Django (async_unsafe).
+        with _stdlib.running_loop_hidden():
+            released = self.worker.stop_calls(CANCEL_GRACE)
+        self._stuck_reported = self._stuck_reported or released.stuck
+        return released
 
     def _bind_worker(self) -> _worker.DatabaseWorker:
         """Take a worker and share this thread's connections with it (no loop may run here)."""
@@ -158,6 +193,9 @@ class _ServesDatabase:
         if worker is None:
             return _worker.Release(stuck=False, cancelled=[])
         try:
+            if self._stuck_reported:  # Reported with the timeout: left on its thread.
+                worker.release(0, cancel_at_once=True)
+                return _worker.Release(stuck=False, cancelled=[])
             return worker.release(CANCEL_GRACE, cancel_at_once=interrupted)
         finally:
             _worker.give_back(worker)
@@ -194,7 +232,7 @@ class TestLoop(_ServesDatabase):
         self._opened = True
         self.context.run(_current.set, self)
         for watcher in self._watchers:
-            watcher.opened(self.database_threads)
+            watcher.opened(self)
 
     def run(self, awaitable: Awaitable[_T]) -> _T:
         """Run ``awaitable`` as a task on the test's loop until it ends; return its result."""
@@ -260,6 +298,7 @@ class TestLoop(_ServesDatabase):
                     outcome.cancelled_queries = released.cancelled
                     loop.close()
         finally:
+            self._stop_serving_async_backend()
             if self._opened:
                 for watcher in self._watchers:
                     watcher.closed(outcome, report)
@@ -421,6 +460,11 @@ async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[str]:
     A leftover is a task still pending that nobody asked to stop. The verdict
     must not depend on scheduling or on when the garbage collector runs:
 
+    0. The application of an asgiref ``ApplicationCommunicator`` (every
+       Channels communicator) still running is cancelled, as the
+       communicator's ``stop()`` or ``__del__`` does: its owner is the
+       communicator, alive or not (what keeps it alive differs between Python
+       versions and with what earlier tests left).
     1. Tasks already on their way out (cancelled, not yet finished) get up to
        ``CANCEL_GRACE`` s to finish first: their owner is stopping them, and
        they may cancel and await children of their own in turn (Channels'
@@ -433,6 +477,9 @@ async def _cancel(tasks: Sequence[asyncio.Future[Any]]) -> list[str]:
        pending task is then cancelled and gets ``CANCEL_GRACE`` s to finish;
        each that does not is described again, saying so.
     """
+    for task in tasks:
+        if _forgotten(task) and _asgiref.started_by_communicator(task):
+            task.cancel()
     await _let_stopping_tasks_finish(tasks)
     if any(_forgotten(task) for task in tasks):
         gc.collect()
@@ -524,7 +571,7 @@ class ServedTest(_ServesDatabase):
         """Start the watchers (before the test's first step)."""
         self._opened = True
         for watcher in self._watchers:
-            watcher.opened(self.database_threads)
+            watcher.opened(self)
 
     async def run_step(self, owner: str, awaitable: Awaitable[_T], source: object = None) -> _T:
         """Await ``awaitable`` as one served, watched step of the test.
@@ -572,8 +619,12 @@ class ServedTest(_ServesDatabase):
         for watcher in self._watchers:
             watcher.checkpoint(outcome)
 
-    def close(self, report: bool = True) -> None:
-        """Cancel what is left, hand the worker back; the watchers may fail the test."""
+    def close(self, report: bool = True, judge_tasks: bool = True) -> None:
+        """Cancel what is left, hand the worker back; the watchers may fail the test.
+
+        Tasks still pending are leftovers unless ``judge_tasks`` is false
+        (their owner is still to be torn down): then they are only cancelled.
+        """
         if self._closed:
             return
         self._closed = True
@@ -586,7 +637,9 @@ class ServedTest(_ServesDatabase):
             self._tasks = []
             for loop, tasks in found.items():
                 if not (loop.is_closed() or loop.is_running()):
-                    outcome.leftover_tasks += loop.run_until_complete(_cancel(tasks))
+                    leftovers = loop.run_until_complete(_cancel(tasks))
+                    if judge_tasks:
+                        outcome.leftover_tasks += leftovers
                     self._record_task_errors(tasks)
         finally:
             self.interrupted = self.interrupted or self._steps_running > 0
@@ -595,6 +648,7 @@ class ServedTest(_ServesDatabase):
             outcome.stuck_sync_call = released.stuck or bool(released.cancelled)
             outcome.cancelled_queries = released.cancelled
             outcome.loop_errors, self._loop_errors = self._loop_errors, []
+            self._stop_serving_async_backend()
             if self._opened:
                 for watcher in self._watchers:
                     watcher.closed(outcome, report)

@@ -94,3 +94,43 @@ def warn_wide_async_fixture(fixturedef: pytest.FixtureDef[Any]) -> None:
             filename=code.co_filename if code else "<fixture>",
             lineno=code.co_firstlineno if code else 0,
         )
+
+
+#: What may escape a served step as it is: pytest's outcomes, interrupts, and exceptions.
+_PASSED_THROUGH: tuple[type[BaseException], ...] = (
+    Exception,
+    KeyboardInterrupt,
+    SystemExit,
+    GeneratorExit,
+    pytest.skip.Exception,
+    pytest.fail.Exception,  # pytest.xfail's exception is one too.
+)
+
+
+def as_test_error(exc: BaseException, step: str, cancel_requested: bool) -> BaseException:
+    """What to raise for ``exc``, escaping the served ``step`` ("the test", "the set-up of...").
+
+    pytest runs a test's finalizers catching only ``Exception`` and its own
+    outcomes: another ``BaseException`` raised by one of them (a tear-down
+    that cancels a task and awaits it without catching its ``CancelledError``)
+    skips the rest, pytest-django's rollback among them, and its rows stay for
+    the next tests. Such an exception becomes an ordinary error of the test.
+    A ``CancelledError`` that cancels the step itself (``cancel_requested``:
+    Ctrl-C under pytest-asyncio's runner, the time budget, anyio's cancel
+    scopes) goes on as it is.
+    """
+    import asyncio
+
+    if isinstance(exc, _PASSED_THROUGH) or (
+        cancel_requested and isinstance(exc, asyncio.CancelledError)
+    ):
+        return exc
+    error = RuntimeError(
+        f"{step.capitalize()} raised {type(exc).__name__}, which is not an Exception: pytest "
+        f"would skip the test's remaining tear-downs (its rollback among them), so it is "
+        f"reported as this error. Code that cancels a task and then awaits it should "
+        f"catch the CancelledError: `task.cancel()`, then `with "
+        f"contextlib.suppress(asyncio.CancelledError): await task`."
+    )
+    error.__cause__ = exc
+    return error

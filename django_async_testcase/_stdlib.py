@@ -25,12 +25,14 @@ def running_loop() -> asyncio.AbstractEventLoop | None:
 def running_loop_hidden() -> Iterator[None]:
     """Run the block as if no event loop ran this thread.
 
-    Used only to enter and exit Django's query-counting and on-commit context
+    Used to enter and exit Django's query-counting and on-commit context
     managers with ``with`` in a test's coroutine (``db.py``): they touch the
     test's connection, which Django's ``async_unsafe`` check refuses to touch
-    where a loop runs. ``_get_running_loop``/``_set_running_loop`` are the
-    hooks asyncio exports for event loop implementations (uvloop uses them);
-    covered by tests/test_query_tools.py.
+    where a loop runs; and to cancel a query with a connection of its own
+    when a step of a served test runs over its budget (``_engine``).
+    ``_get_running_loop``/``_set_running_loop`` are the hooks asyncio exports
+    for event loop implementations (uvloop uses them); covered by
+    tests/test_query_tools.py and tests/test_stuck.py (MariaDB, the plugin).
     """
     loop = asyncio._get_running_loop()
     asyncio._set_running_loop(None)

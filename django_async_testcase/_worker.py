@@ -147,6 +147,17 @@ class DatabaseWorker(Executor):
             self.shutdown(wait=False)
         return Release(stuck=not idle, cancelled=cancelled)
 
+    def stop_calls(self, grace: float) -> Release:
+        """Cancel at once the queries of the calls in flight; wait up to ``grace`` s for them.
+
+        For a step the time budget stopped: the call it awaited may still run.
+        The worker stays bound; if a call is still running, ``stuck`` says so.
+        """
+        if self._wait_idle(0):
+            return Release(stuck=False, cancelled=[])
+        cancelled = self._queries.cancel()
+        return Release(stuck=not self._wait_idle(grace), cancelled=cancelled)
+
     def cancel_queries(self) -> list[str]:
         """Cancel on the server the query each shared connection has in flight; their aliases."""
         return self._queries.cancel()

@@ -145,6 +145,10 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
         state = request.node.stash.get(_STATE, None)
         if state is not None:
             replacement = _serve_fixture(func, state, name)
+        elif inspect.isasyncgenfunction(func) and _uses_database(request):
+            # Set up before the test's transaction (so torn down after it), not
+            # served; counted, as it may stop tasks of the test (_OpenFixtures).
+            replacement = _counted_fixture(func, _open_fixtures(request.node))
     if replacement is None:
         return (yield)
     # Replaced for the set-up only, as pytest-asyncio and anyio replace it
@@ -196,6 +200,7 @@ class _DatabaseTest:
         self.guards = TestGuards(_guard_policy(item, function, transactional, self.is_async))
         self.served: ServedTest = ServedTest([self.guards])
         self._opened = False
+        self.fixtures = _open_fixtures(item)
         if self.is_async:
             self.open()
             if not transactional:
@@ -226,13 +231,46 @@ class _DatabaseTest:
         __tracebackhide__ = True
         try:
             # Interrupted (KeyboardInterrupt): pytest reports that, and nothing else.
-            self.served.close(report=not self.served.interrupted)
+            # Tasks of the test whose verdict still waits for an async fixture
+            # set up before the transaction (torn down after the rollback) are
+            # cancelled now, and not judged: that fixture may be their owner.
+            self.served.close(
+                report=not self.served.interrupted, judge_tasks=not self.fixtures.verdict_due
+            )
         finally:
             if self._undo_keep_open is not None:
                 self._undo_keep_open()
 
 
+class _OpenFixtures:
+    """A test's async generator fixtures that are set up, and whether its tasks await a verdict.
+
+    A task the test starts may be stopped by a fixture's tear-down (a
+    communicator the fixture made, a list of tasks it cancels): the test's
+    tasks are judged once the last of its async generator fixtures is torn
+    down, as the classes judge after asyncTearDown and the cleanups.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.verdict_due = False
+
+
+def _open_fixtures(item: pytest.Item) -> _OpenFixtures:
+    found = item.stash.get(_OPEN_FIXTURES, None)
+    if found is None:
+        found = item.stash[_OPEN_FIXTURES] = _OpenFixtures()
+    return found
+
+
+def _uses_database(request: Any) -> bool:
+    return _pytest_django.DB_HELPER_FIXTURE in request.node.fixturenames and not (
+        _pytest_django.is_django_unittest(request)
+    )
+
+
 _STATE = pytest.StashKey[_DatabaseTest]()
+_OPEN_FIXTURES = pytest.StashKey[_OpenFixtures]()
 # Whether any test was served in this session (the worker then needs stopping).
 _SERVED_ANY = pytest.StashKey[bool]()
 # The async_timeout ini option, checked, and where it was set (once per session).
@@ -391,13 +429,52 @@ def _serve_test(func: Callable[..., Awaitable[Any]], state: _DatabaseTest) -> Ca
             return await func(*args, **kwargs)
         served = state.served
         try:
-            return await served.run_step(_TEST_STEP, func(*args, **kwargs))
+            return await _step(served, _TEST_STEP, "the test", func(*args, **kwargs))
         finally:
-            # What the test (and its plain async fixtures) left fails it here, in
-            # the call phase, together with the test's own failure.
-            await served.settle((_TEST_STEP, _FIXTURE_STEP), "the test")
+            # What the test (and its plain async fixtures) left fails it here,
+            # in the call phase, together with the test's own failure; but its
+            # tasks, if it has async generator fixtures, only after the last
+            # of them is torn down (_OpenFixtures).
+            owners: tuple[str, ...] = (_TEST_STEP, _FIXTURE_STEP)
+            if state.fixtures.count:
+                state.fixtures.verdict_due = True
+                owners = ()
+            await served.settle(owners, "the test")
 
     return test_function
+
+
+async def _step(
+    served: ServedTest,
+    owner: str,
+    step: str,
+    awaitable: Any,
+    source: object = None,
+    tear_down: bool = False,
+) -> Any:
+    """Run one served step; a BaseException it raises becomes an error (_pytest_misuse).
+
+    Python 3.10 cannot tell whether the runner's task was asked to cancel
+    (Ctrl-C): there, only a tear-down's is turned into an error, the one that
+    would skip the rollback (pytest runs every finalizer after a set-up or
+    test that raised one).
+    """
+    __tracebackhide__ = True
+    try:
+        return await served.run_step(owner, awaitable, source)
+    except BaseException as exc:
+        import asyncio
+
+        from ._compat import TELLS_CANCEL_REQUESTS, cancel_requested
+
+        if not (tear_down or TELLS_CANCEL_REQUESTS):
+            raise
+        task = asyncio.current_task()
+        error = _pytest_misuse.as_test_error(exc, step, task is not None and cancel_requested(task))
+        try:
+            raise error
+        finally:
+            del exc, error
 
 
 def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest, name: str) -> Callable[..., Any]:
@@ -424,28 +501,36 @@ def _serve_fixture_function(
         async def asyncgen_fixture(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
             __tracebackhide__ = True
             generator = func(*args, **kwargs)
-            served = None
-            if state.serves_here():
-                served = state.served
-                state.open()
-            while True:
-                try:
-                    if served is None:
-                        value = await generator.__anext__()
-                    else:
-                        value = await served.run_step(owner, generator.__anext__(), generator)
-                except StopAsyncIteration:
-                    break
+            if not state.serves_here():
+                async with contextlib.aclosing(generator):
+                    async for value in generator:
+                        yield value
+                return
+            served = state.served
+            state.open()
+            set_up = f"the set-up of the fixture {name!r}"
+            torn_down = f"the tear-down of the fixture {name!r}"
+            try:
+                value = await _step(served, owner, set_up, generator.__anext__(), generator)
+            except StopAsyncIteration:
+                return
+            state.fixtures.count += 1
+            try:
                 try:
                     yield value
                 except GeneratorExit:
-                    if served is None:
-                        await generator.aclose()
-                    else:
-                        await served.run_step(owner, generator.aclose(), generator)
+                    await _step(served, owner, torn_down, generator.aclose(), generator, True)
                     raise
-            if served is not None:
-                await served.settle((owner,), f"the tear-down of the fixture {name!r}")
+                try:
+                    value = await _step(
+                        served, owner, torn_down, generator.__anext__(), generator, True
+                    )
+                except StopAsyncIteration:
+                    return
+                yield value  # pytest-asyncio or anyio says it yielded twice.
+            finally:
+                state.fixtures.count -= 1
+                await _settle_fixture(state, owner, torn_down)
 
         return asyncgen_fixture
 
@@ -455,9 +540,45 @@ def _serve_fixture_function(
         if not state.serves_here():
             return await func(*args, **kwargs)
         state.open()
-        return await state.served.run_step(_FIXTURE_STEP, func(*args, **kwargs))
+        step = f"the set-up of the fixture {name!r}"
+        return await _step(state.served, _FIXTURE_STEP, step, func(*args, **kwargs))
 
     return async_fixture
+
+
+async def _settle_fixture(state: _DatabaseTest, owner: str, torn_down: str) -> None:
+    """Judge the tasks of the fixture ``owner`` (and the test's, after its last fixture)."""
+    __tracebackhide__ = True
+    owners: tuple[str, ...] = (owner,)
+    ended = torn_down
+    fixtures = state.fixtures
+    if fixtures.verdict_due and not fixtures.count:
+        fixtures.verdict_due = False
+        owners += (_TEST_STEP, _FIXTURE_STEP)
+        ended = f"the test and {torn_down}"
+    await state.served.settle(owners, ended)
+
+
+def _counted_fixture(func: Callable[..., Any], fixtures: _OpenFixtures) -> Callable[..., Any]:
+    """Wrap an async generator fixture that is not served: count it while it is set up."""
+    if inspect.ismethod(func):
+        return types.MethodType(_counted_fixture(func.__func__, fixtures), func.__self__)
+
+    @functools.wraps(func)
+    async def asyncgen_fixture(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        counted = False
+        try:
+            async with contextlib.aclosing(func(*args, **kwargs)) as generator:
+                async for value in generator:
+                    if not counted:
+                        counted = True
+                        fixtures.count += 1
+                    yield value
+        finally:
+            if counted:
+                fixtures.count -= 1
+
+    return asyncgen_fixture
 
 
 def _coroutine_aware_fixture(

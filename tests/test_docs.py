@@ -11,6 +11,10 @@ Every ``.. code-block:: python`` in docs/*.rst carries a class:
 - ``testable-pytest``: pytest test functions that must pass. They are written
   into one test file and run by pytest with pytest-django, pytest-asyncio in
   its default (strict) mode and the plugin.
+- ``testable-async-backend`` and ``testable-async-backend-pytest``: the same
+  (classes under both runners, functions under pytest), with
+  django-async-backend's settings (tests/settings_async_backend.py); skipped
+  where the suite cannot run them (tests/async_backend.py).
 
 None is exempt: a Python block that could not run here is not an example (a
 before/after change is shown as a ``diff`` block).
@@ -20,15 +24,24 @@ import ast
 import os
 import re
 import shutil
+import unittest
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.test import SimpleTestCase
 
+from tests import async_backend
 from tests.harness import ROOT, RUNNERS, Cases, run_all
 
 DOCS = ROOT / "docs"
-KINDS = ("testable", "testable-misuse", "testable-pytest")
+KINDS = (
+    "testable",
+    "testable-misuse",
+    "testable-pytest",
+    "testable-async-backend",
+    "testable-async-backend-pytest",
+)
+ASYNC_BACKEND_KINDS = ("testable-async-backend", "testable-async-backend-pytest")
 
 
 @dataclass
@@ -170,7 +183,17 @@ class DocsExamplesTests(SimpleTestCase):
             cls.sources[kind] = as_module(blocks)
             (package / f"{name}.py").write_text(cls.sources[kind])
             module = f"tests.cases.{package.name}.{name}"
-            if kind == "testable-pytest":  # pytest-asyncio's default mode, said explicitly.
+            if kind in ASYNC_BACKEND_KINDS:
+                if not async_backend.USABLE:
+                    continue
+                runners = ("pytest",) if kind.endswith("pytest") else RUNNERS
+                wanted[kind] = []
+                for runner in runners:
+                    args, env = async_backend.case_options(runner)
+                    if kind.endswith("pytest"):
+                        args = (*args, "--asyncio-mode=strict")
+                    wanted[kind].append(Cases.of(module, runner, *args, env=env))
+            elif kind == "testable-pytest":  # pytest-asyncio's default mode, said explicitly.
                 wanted[kind] = [Cases.of(module, "pytest", "--asyncio-mode=strict")]
             else:
                 wanted[kind] = [Cases.of(module, runner) for runner in RUNNERS]
@@ -220,4 +243,21 @@ class DocsExamplesTests(SimpleTestCase):
         run = self.runs["testable-pytest"]["pytest"]
         passed = [r["test"].rsplit(".", 1)[-1] for r in run.records if r["outcome"] == "passed"]
         self.assertEqual(sorted(passed), sorted(expected), run.output)
+        self.assertEqual(run.returncode, 0, run.output)
+
+    @unittest.skipUnless(async_backend.USABLE, async_backend.REASON)
+    def test_async_backend_examples_pass(self):
+        classes = expected_tests(self.sources["testable-async-backend"])
+        self.assertGreaterEqual(len(classes), 4)
+        for runner in RUNNERS:
+            run = self.runs["testable-async-backend"][runner]
+            with self.subTest(runner=runner):
+                for test in classes:
+                    self.assertEqual(run.outcome(test), "passed", f"{test}\n{run.output}")
+                self.assertEqual(run.returncode, 0, run.output)
+        functions = expected_functions(self.sources["testable-async-backend-pytest"])
+        self.assertGreaterEqual(len(functions), 2)
+        run = self.runs["testable-async-backend-pytest"]["pytest"]
+        passed = [r["test"].rsplit(".", 1)[-1] for r in run.records if r["outcome"] == "passed"]
+        self.assertEqual(sorted(passed), sorted(functions), run.output)
         self.assertEqual(run.returncode, 0, run.output)

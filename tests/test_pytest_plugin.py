@@ -13,6 +13,7 @@ import asyncio
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from unittest import skipUnless
@@ -247,6 +248,8 @@ STOPPING_OUTCOMES = {
     "test_task_cancels_its_children_on_the_way_out": "passed",
     "test_owner_freed_by_the_garbage_collector_stops_its_task": "passed",
     "test_a_child_nobody_stops_is_a_leftover": "failed",
+    "test_communicator_alive_at_the_end": "passed",
+    "test_communicator_held_by_a_handled_exception": "passed",
     "test_views_background_task_uses_the_orm_after_the_response": "passed",
     "test_websocket_communicator_without_disconnect": "passed",
     "test_http_communicator_on_a_plain_consumer": "passed",
@@ -291,6 +294,97 @@ class StoppingTaskTests(PluginSessionTestCase):
         name = "test_views_background_task_uses_the_orm_after_the_response"
         self.assertEqual(session.outcomes[name], "failed", session)
         self.assertIn("RuntimeError", session.messages[name], session)
+
+
+FIXTURE_OWNED = f"{CASES}/test_fixture_owned_tasks.py"
+FIXTURE_OWNED_OUTCOMES = {
+    "test_communicator_the_fixture_stops": "passed",
+    "test_tasks_the_fixture_cancels": "passed",
+    # Passed in the call; the leftover fails it at its fixture's tear-down.
+    "test_a_task_nobody_stops_fails_after_the_fixtures": "error",
+    "test_fixture_set_up_before_the_database": "passed",
+}
+
+
+class EachRunner:
+    """A case file's session under each async runner (``check(**options)``), and its control."""
+
+    @staticmethod
+    def sessions(path):
+        """The PREFETCH of the sessions over ``path``."""
+        runs = ({"mode": "strict"}, {"mode": "auto"}, {"runner": "anyio"}, {"plugin": False})
+        return tuple(((path,), options) for options in runs)
+
+    def test_pytest_asyncio_strict(self):
+        self.check(mode="strict")
+
+    def test_pytest_asyncio_auto(self):
+        self.check(mode="auto")
+
+    def test_anyio(self):
+        self.check(runner="anyio")
+
+
+class FixtureOwnedTaskTests(EachRunner, PluginSessionTestCase):
+    """A task the test starts and a fixture stops is judged after the fixture's tear-down."""
+
+    PREFETCH = EachRunner.sessions(FIXTURE_OWNED)
+
+    def check(self, **kwargs):
+        session = run_session(FIXTURE_OWNED, **kwargs)
+        self.assertOutcomes(session, FIXTURE_OWNED_OUTCOMES)
+        message = session.messages["test_a_task_nobody_stops_fails_after_the_fixtures"]
+        self.assertIn("LeftoverTasks", message, session)
+        self.assertIn("nobody-stops-me", message, session)
+        # Reported once: the task the fixture cancels is not named.
+        self.assertEqual(message.count("<Task"), 1, session)
+        self.assertEqual(session.leftover, [], session)
+
+    def test_control(self):
+        # No leftover-task guard: every shape passes, as it must with the plugin.
+        session = run_session(FIXTURE_OWNED, plugin=False)
+        self.assertOutcomes(session, dict.fromkeys(FIXTURE_OWNED_OUTCOMES, "passed"))
+
+
+CANCELLED_TEARDOWN = f"{CASES}/test_cancelled_teardown.py"
+CANCELLED_TEARDOWN_OUTCOMES = {
+    "test_a_teardown_raises_cancelled_error": "error",
+    "test_b_async_next": "passed",
+    "test_c_sync_next": "passed",
+    "test_d_setup_raises_cancelled_error": "error",
+    "test_e_test_awaits_a_cancelled_task": "failed",
+    "test_f_sync_next": "passed",
+}
+
+
+class CancelledTearDownTests(EachRunner, PluginSessionTestCase):
+    """A step raising CancelledError is one error of its test; its rows roll back."""
+
+    PREFETCH = EachRunner.sessions(CANCELLED_TEARDOWN)
+
+    def check(self, **kwargs):
+        session = run_session(CANCELLED_TEARDOWN, **kwargs)
+        self.assertOutcomes(session, CANCELLED_TEARDOWN_OUTCOMES)
+        message = session.messages["test_a_teardown_raises_cancelled_error"]
+        self.assertIn(
+            "The tear-down of the fixture 'careless_stopper' raised CancelledError", message
+        )
+        self.assertIn("await task  # The slip", message, session)
+        if sys.version_info >= (3, 11):  # 3.10 leaves a set-up's as it is (pytest copes).
+            self.assertIn(
+                "The set-up of the fixture 'careless_setup' raised CancelledError",
+                session.messages["test_d_setup_raises_cancelled_error"],
+            )
+        self.assertNotIn("ForeignThreadDatabaseAccess", session.output, session)
+        self.assertNotIn("being accessed by other users", session.output, session)
+        self.assertEqual(session.leftover, [], session)
+
+    def test_control_leaks(self):
+        # pytest stops at the CancelledError: the rollback of the first test
+        # never runs, and every later test finds its rows.
+        session = run_session(CANCELLED_TEARDOWN, plugin=False)
+        for name in ("test_b_async_next", "test_c_sync_next", "test_f_sync_next"):
+            self.assertEqual(session.outcomes[name], "failed", session)
 
 
 class IniOriginTests(SimpleTestCase):

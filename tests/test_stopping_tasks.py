@@ -1,9 +1,10 @@
 """Tasks on their way out when a test ends are not leftovers; a verdict never depends on timing.
 
-The leftover-task guard waits for tasks that are being cancelled (and for the
-children they cancel in turn), runs the garbage collector once if a task
-nobody asked to stop is still pending (an owner freed then stops its tasks),
-and only then reports what is still pending. Channels' documented
+The leftover-task guard cancels the application of an asgiref communicator
+(its owner, whatever keeps it alive), waits for tasks that are being
+cancelled (and for the children they cancel in turn), runs the garbage
+collector once if a task nobody asked to stop is still pending (an owner freed
+then stops its tasks), and only then reports what is still pending. Channels' documented
 communicator patterns pass. The control: the same tests on Django's TestCase,
 which has no such guard. The real test classes are in
 tests/cases/case_stopping_tasks.py.
@@ -17,6 +18,9 @@ from tests.harness import CaseModuleTests
 PASSING = [
     "test_task_cancels_its_children_on_the_way_out",
     "test_owner_freed_by_the_garbage_collector_stops_its_task",
+    # A communicator's application belongs to the communicator, alive or not.
+    "test_communicator_alive_at_the_end",
+    "test_communicator_held_by_a_handled_exception",
 ]
 CHANNELS = [
     "test_http_communicator_on_a_plain_consumer",

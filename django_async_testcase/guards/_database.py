@@ -57,14 +57,19 @@ class DatabaseGuard:
         own = self._threads()
         if thread in own:
             return
+        # django-async-backend's async connections send this signal too: they
+        # are closed by their own code (awaited), never from here.
+        is_sync = isinstance(connection, BaseDatabaseWrapper)
         if not self.refuse:
-            self.opened.append(connection)
-            self._queries.watch([connection])
+            if is_sync:
+                self.opened.append(connection)
+                self._queries.watch([connection])
             return
         # Close it before anything runs on it: the next attempt from that
         # thread is refused the same way. SQLite's close() keeps in-memory
         # databases open, so call the base class's close directly.
-        BaseDatabaseWrapper.close(connection)
+        if is_sync:
+            BaseDatabaseWrapper.close(connection)
         message = (
             f"{self.test} used the database {connection.alias!r} from the thread "
             f"{thread.name!r}, not from the test's database thread {own[0].name!r}. "

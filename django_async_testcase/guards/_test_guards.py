@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from .._engine import CANCEL_GRACE, LoopOutcome
+from .._engine import CANCEL_GRACE, DatabaseSide, LoopOutcome
 from .._tracebacks import raise_at_code
 from ._database import DatabaseGuard
-from ._failures import ForeignThreadDatabaseAccess, LeftoverTasks, NeverAwaited
+from ._failures import AsyncTestTimeout, ForeignThreadDatabaseAccess, LeftoverTasks, NeverAwaited
 from ._never_awaited import FAST_ORIGIN_DEPTH, NeverAwaitedCatcher
 from ._policy import GuardPolicy
 from ._tasks import format_loop_error
@@ -59,8 +58,9 @@ class TestGuards:
         # stay behind.
         return _no_guards, ()
 
-    def opened(self, database_threads: Callable[[], tuple[threading.Thread, ...]]) -> None:
-        self._database.start(database_threads)
+    def opened(self, test: DatabaseSide) -> None:
+        self._test = test
+        self._database.start(test.database_threads)
         if self._never_awaited is not None:
             self._never_awaited.start()
 
@@ -75,7 +75,16 @@ class TestGuards:
         if error is not None:
             self._database.reached(error)
         if self.budget is not None:
-            self.budget.check(task)
+            try:
+                self.budget.check(task)
+            except AsyncTestTimeout as failure:
+                # One failure says how the sync call the step awaited ended.
+                released = self._test.stop_sync_calls()
+                if released.stuck or released.cancelled:
+                    failure.args = (
+                        f"{failure.args[0]}\n\n{stopped_sync_call_message(released.cancelled)}",
+                    )
+                raise
 
     def checkpoint(self, outcome: LoopOutcome) -> None:
         """Raise a GuardFailure for what the guards caught so far; forget it."""
@@ -162,6 +171,22 @@ def stuck_sync_call_message(cancelled_queries: list[str]) -> str:
         f"{CANCEL_GRACE:g} s after the test ended; its query on the database {aliases} was "
         "cancelled on the server before the rollback. Make the query return sooner (a "
         "statement or lock timeout), or await the call before the test ends."
+    )
+
+
+def stopped_sync_call_message(cancelled_queries: list[str]) -> str:
+    """What became of the sync call a step that ran over its budget was waiting for."""
+    if not cancelled_queries:
+        return (
+            f"The synchronous call it was waiting for was still running {CANCEL_GRACE:g} s "
+            "later; it was left to finish on its own thread. Make the sync code return "
+            "(give what it waits for a timeout)."
+        )
+    aliases = ", ".join(repr(alias) for alias in cancelled_queries)
+    return (
+        "The synchronous call it was waiting for was stopped: its query on the database "
+        f"{aliases} was cancelled on the server before the rollback. Make the query return "
+        "sooner (a statement or lock timeout)."
     )
 
 

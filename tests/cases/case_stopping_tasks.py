@@ -10,6 +10,8 @@ stop is still a leftover. Run by tests/test_stopping_tasks.py.
 import asyncio
 import gc
 
+from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
 from django import test as django_test
 
 from django_async_testcase import AsyncTestCase
@@ -72,6 +74,40 @@ class Owner:
         self.task.cancel()
 
 
+async def echo_app(scope, receive, send):
+    """An ASGI application that echoes each message until it is told to stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "stop":
+            return
+        await send({"type": "echo", "of": message["type"]})
+
+
+#: Communicators kept alive past the end of their test.
+KEPT = []
+
+
+async def communicator_kept_alive():
+    """A communicator whose application runs; kept alive after the test (never stopped)."""
+    communicator = ApplicationCommunicator(echo_app, {"type": "test"})
+    await communicator.send_input({"type": "hello"})
+    assert await communicator.receive_output(timeout=10) == {"type": "echo", "of": "hello"}
+    KEPT.append(communicator)
+
+
+async def communicator_held_by_a_handled_exception():
+    """Channels' test_session_saves shape: a sync_to_async call made while an exception is
+    handled (Django's SessionStore.aget) keeps it with its traceback, so this frame and the
+    communicator, in a reference cycle that a single garbage collection may not free."""
+    communicator = ApplicationCommunicator(echo_app, {"type": "test"})
+    await communicator.send_input({"type": "hello"})
+    assert await communicator.receive_output(timeout=10) == {"type": "echo", "of": "hello"}
+    try:
+        raise LookupError("not cached")
+    except LookupError:
+        await sync_to_async(len)("load")
+
+
 class Stopping:
     async def test_task_cancels_its_children_on_the_way_out(self):
         started = asyncio.Event()
@@ -92,6 +128,13 @@ class Stopping:
         asyncio.create_task(sleep_forever(), name="nobody-stops-me")
         await started.wait()
         stopping.cancel()
+
+    async def test_communicator_alive_at_the_end(self):
+        await communicator_kept_alive()
+
+    async def test_communicator_held_by_a_handled_exception(self):
+        gc.disable()
+        await communicator_held_by_a_handled_exception()
 
     if not channels_missing:
 

@@ -15,7 +15,13 @@ from django.http import JsonResponse
 from django.test import override_settings
 from django.urls import path
 
-from tests.cases.case_stopping_tasks import Owner, channels_missing, owner_of_two_children
+from tests.cases.case_stopping_tasks import (
+    Owner,
+    channels_missing,
+    communicator_held_by_a_handled_exception,
+    communicator_kept_alive,
+    owner_of_two_children,
+)
 from tests.plugin_cases._runner import anyio_backend, mark  # noqa: F401
 from tests.testapp.models import Item
 
@@ -70,6 +76,14 @@ async def test_a_child_nobody_stops_is_a_leftover():
     asyncio.create_task(asyncio.sleep(3600), name="nobody-stops-me")
     await started.wait()
     stopping.cancel()
+
+
+async def test_communicator_alive_at_the_end():
+    await communicator_kept_alive()
+
+
+async def test_communicator_held_by_a_handled_exception(collector_off):
+    await communicator_held_by_a_handled_exception()
 
 
 @override_settings(
