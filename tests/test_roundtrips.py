@@ -192,3 +192,29 @@ class ParallelRoundTripTests(CaseRunsTests):
                 [after] = run.event_data("after", of=cls)
                 self.assertEqual(after["counts"], {"default": 0, "other": 0})
             self.assertEqual(len({e["pid"] for e in run.events}), 2, run.output[-3000:])
+
+
+@unittest.skipUnless(BACKEND == "mysql", "MariaDB's protocol")
+class MariaDBRoundTripTests(CaseModuleTests):
+    """MariaDB: no deferrable constraints, no check; three round trips, as in Django."""
+
+    module = cases
+
+    @uses(cases.DjangoEmptyTests, cases.OursEmptySyncTests, cases.OursEmptyAsyncTests)
+    def test_an_empty_test_takes_three_round_trips_as_in_django(self):
+        for run in self.each_run():
+            for cls in (
+                cases.DjangoEmptyTests,
+                cases.OursEmptySyncTests,
+                cases.OursEmptyAsyncTests,
+            ):
+                sent = [
+                    e for e in run.event_data("sent", of=cls) if not e["test"].endswith("test_1")
+                ]
+                self.assertEqual(len(sent), 2, run.output)
+                for event in sent:
+                    shapes = [s.split(" `")[0] for s in event["statements"]]
+                    self.assertEqual(
+                        shapes, ["ROLLBACK TO SAVEPOINT", "RELEASE SAVEPOINT", "SAVEPOINT"], cls
+                    )
+                    self.assertEqual(event["round_trips"], 3)
