@@ -2,16 +2,24 @@
 """How long an async Django test takes: Django's own path against AsyncTestCase.
 
     python benchmarks/bench.py [--n 400] [--rounds 5] [--db sqlite] [--db postgresql]
-                               [--docs docs]
+                               [--per-class 10] [--suites sync,ours_sync] [--docs docs]
 
-Generates a small Django project in a temporary directory with three suites of
-N tests, each test creating one row and counting the rows (``--body empty``:
-doing nothing, to see what running an async test costs by itself):
+Generates a small Django project in a temporary directory with four suites of
+N tests, in classes of ``--per-class`` tests (10 by default), each test creating
+one row and counting the rows (``--body empty``: doing nothing, to see what
+running a test costs by itself):
 
 - ``sync``: ``django.test.TestCase`` with plain methods (the floor);
 - ``native``: ``django.test.TestCase`` with ``async def`` methods (Django's path:
   one ``async_to_sync``, so one new thread and event loop, per test);
-- ``ours``: ``django_async_testcase.AsyncTestCase`` with ``async def`` methods.
+- ``ours``: ``django_async_testcase.AsyncTestCase`` with ``async def`` methods;
+- ``ours_sync``: ``django_async_testcase.AsyncTestCase`` with plain methods.
+
+Statement log (PostgreSQL): after the timed rounds, each suite runs once more
+with libpq's trace of its connections (psycopg 3). The summary keeps the
+statements between the start of a test in the middle of a class and the start
+of the next (the test's own statements, its end and the next one's start), and
+the server round trips per test over the whole run.
 
 Each suite runs in its own ``manage.py test`` process, and the suites take
 turns in every round, so that a change in the machine's load hits all three.
@@ -43,6 +51,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -51,11 +60,12 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITES = ("sync", "native", "ours")
+SUITES = ("sync", "native", "ours", "ours_sync")
 LABELS = {
     "sync": "TestCase, sync methods",
     "native": "TestCase, async methods",
     "ours": "AsyncTestCase, async methods",
+    "ours_sync": "AsyncTestCase, sync methods",
 }
 TESTS_PER_CLASS = 10
 
@@ -125,9 +135,33 @@ import resource
 import sys
 import threading
 import time
+import unittest
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.test.runner import DiscoverRunner
+
+TRACE = os.environ.get("BENCH_TRACE")
+
+
+def _mark(text):
+    with open(TRACE, "a") as trace:
+        trace.write(f"### {text}\\n")
+
+
+def _trace(sender, connection, **kwargs):
+    # libpq's trace of the connection's messages (psycopg 3 only).
+    pgconn = getattr(connection.connection, "pgconn", None)
+    if pgconn is None:
+        return
+    from psycopg import pq
+
+    pgconn.trace(os.open(TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT))
+    pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+
+if TRACE:
+    connection_created.connect(_trace)
 
 
 def _rss_kib():
@@ -155,13 +189,29 @@ def _resources():
 
 
 class TimingRunner(DiscoverRunner):
+    def get_resultclass(self):
+        base = super().get_resultclass() or unittest.TextTestResult
+        if not TRACE:
+            return base
+
+        class MarkingResult(base):
+            def startTest(self, test):
+                _mark(f"test {test.id()}")
+                super().startTest(test)
+
+        return MarkingResult
+
     def run_suite(self, suite, **kwargs):
         tests = suite.countTestCases()
         before = _resources()
         rss_before = _rss_kib()
+        if TRACE:
+            _mark("run")
         start, cpu_start = time.perf_counter(), time.process_time()
         result = super().run_suite(suite, **kwargs)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        if TRACE:
+            _mark("end")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         if sys.platform == "darwin":  # bytes there, KiB on Linux
             peak //= 1024
@@ -187,12 +237,15 @@ CLASS_HEADER = {
     "sync": "class Sync{index}(TestCase):\n",
     "native": "class Native{index}(TestCase):\n",
     "ours": "class Ours{index}(AsyncTestCase):\n",
+    "ours_sync": "class OursSync{index}(AsyncTestCase):\n",
 }
 IMPORTS = {
     "sync": "from django.test import TestCase\n",
     "native": "from django.test import TestCase\n",
     "ours": "from django_async_testcase import AsyncTestCase\n",
+    "ours_sync": "from django_async_testcase import AsyncTestCase\n",
 }
+SYNC_SUITES = {"sync", "ours_sync"}
 BODIES = {
     # One create and one count: the benchmark of record.
     "orm": {
@@ -222,18 +275,22 @@ BODIES = {
 BODY_TITLES = {"orm": "one create and one count", "empty": "empty tests"}
 
 
-def suite_source(suite: str, tests: int, body_name: str = "orm") -> str:
-    """A test module of ``tests`` tests, in classes of TESTS_PER_CLASS."""
-    body = BODIES[body_name]["sync" if suite == "sync" else "async"]
+def suite_source(
+    suite: str, tests: int, body_name: str = "orm", per_class: int = TESTS_PER_CLASS
+) -> str:
+    """A test module of ``tests`` tests, in classes of ``per_class``."""
+    body = BODIES[body_name]["sync" if suite in SYNC_SUITES else "async"]
     parts = [IMPORTS[suite], "\nfrom .models import Item\n"]
-    for start in range(0, tests, TESTS_PER_CLASS):
-        parts.append("\n\n" + CLASS_HEADER[suite].format(index=start // TESTS_PER_CLASS))
-        for index in range(start, min(start + TESTS_PER_CLASS, tests)):
+    for start in range(0, tests, per_class):
+        parts.append("\n\n" + CLASS_HEADER[suite].format(index=start // per_class))
+        for index in range(start, min(start + per_class, tests)):
             parts.append(body.format(index=f"{index:05d}"))
     return "".join(parts)
 
 
-def make_project(directory: Path, sizes: list[int], body: str = "orm") -> None:
+def make_project(
+    directory: Path, sizes: list[int], body: str = "orm", per_class: int = TESTS_PER_CLASS
+) -> None:
     (directory / "benchsettings.py").write_text(SETTINGS)
     (directory / "manage.py").write_text(MANAGE)
     (directory / "benchrunner.py").write_text(RUNNER)
@@ -243,16 +300,29 @@ def make_project(directory: Path, sizes: list[int], body: str = "orm") -> None:
     (app / "models.py").write_text(MODELS)
     for suite in SUITES:
         for size in sizes:
-            (app / f"tests_{suite}_{size}.py").write_text(suite_source(suite, size, body))
+            (app / f"tests_{suite}_{size}.py").write_text(
+                suite_source(suite, size, body, per_class)
+            )
 
 
 # --- running -------------------------------------------------------------------
 
 
-def run_one(project: Path, db: str, suite: str, size: int, package_root: Path = ROOT) -> dict:
+def run_one(
+    project: Path,
+    db: str,
+    suite: str,
+    size: int,
+    package_root: Path = ROOT,
+    trace: Path | None = None,
+) -> dict:
     result_path = project / "result.json"
     result_path.unlink(missing_ok=True)
     env = dict(os.environ)
+    env.pop("BENCH_TRACE", None)
+    if trace is not None:
+        trace.unlink(missing_ok=True)
+        env["BENCH_TRACE"] = str(trace)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
     env["BENCH_DB"] = db
     env["BENCH_RESULT"] = str(result_path)
@@ -301,15 +371,18 @@ def benchmark(
     memory: bool,
     body: str = "orm",
     designs: dict[str, Path] | None = None,
+    per_class: int = TESTS_PER_CLASS,
+    suites: tuple[str, ...] = SUITES,
 ) -> dict:
     sizes = [n, 10 * n] if memory else [n]
-    roots = {suite: ROOT for suite in SUITES}
+    roots = {suite: ROOT for suite in suites}
     roots |= {f"ours@{name}": path for name, path in (designs or {}).items()}
     names = tuple(roots)
     runs: dict[str, dict[int, list[dict]]] = {s: {size: [] for size in sizes} for s in names}
+    statements: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="dat-bench-") as tmp:
         project = Path(tmp)
-        make_project(project, sizes, body)
+        make_project(project, sizes, body, per_class)
         for round_ in range(rounds):
             # Rotate the order, so no suite always runs first.
             shift = round_ % len(names)
@@ -326,7 +399,54 @@ def benchmark(
                         f"load {result['load']:.2f}" + (f", LEFT BEHIND {left}" if left else ""),
                         flush=True,
                     )
-    return summarize(db, n, rounds, runs, memory) | {"body": body}
+        if db == "postgresql":
+            trace = project / "trace.log"
+            for suite in names:
+                run_one(project, db, suite, n, roots[suite], trace=trace)
+                statements[suite] = statement_log(trace.read_text(), min(per_class, n), n)
+    summary = summarize(db, n, rounds, runs, memory)
+    return summary | {"body": body, "per_class": per_class, "statements": statements}
+
+
+_MESSAGE = re.compile(r"^F\t\d+\t(Query|Parse|Sync)\t?(.*)$")
+
+
+def statement_log(trace: str, per_class: int, n: int) -> dict:
+    """A test's statements (its own, its end, the next one's start) and round trips per test.
+
+    From libpq's trace of a run, between the runner's markers. A round trip is
+    a simple ``Query`` or an extended-protocol ``Sync`` (no pipeline mode).
+    """
+    segments: list[list[str]] = []
+    round_trips = 0
+    running = False
+    for line in trace.splitlines():
+        if line.startswith("### "):
+            marker = line[4:]
+            running = marker == "run" or (running and marker != "end")
+            if marker.startswith("test "):
+                segments.append([])
+            continue
+        match = _MESSAGE.match(line)
+        if not running or match is None:
+            continue
+        kind, rest = match.groups()
+        if kind == "Sync":
+            round_trips += 1
+            continue
+        if kind == "Query":
+            round_trips += 1
+            text = rest.strip()
+            text = text[1:-1] if len(text) > 1 and text[0] == text[-1] == '"' else text
+        else:  # Parse: "" "SELECT ..." -> the statement.
+            parts = rest.split('"')
+            text = parts[3] if len(parts) > 3 else rest
+        if segments:
+            segments[-1].append(re.sub(r'"s\d+_x\d+"', '"s…"', text))
+    # The second test of the first class: its start came after the class's own.
+    middle = 1 if per_class > 2 else 0
+    shown = segments[middle] if len(segments) > middle + 1 else []
+    return {"test": shown, "round_trips_per_test": round_trips / n}
 
 
 def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
@@ -359,10 +479,17 @@ def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
                 suites["ours"]["ms_per_test_all"], suites[other]["ms_per_test_all"], strict=True
             )
         )
+    summary["paired ours_sync/sync"] = statistics.median(
+        ours / theirs
+        for ours, theirs in zip(
+            suites["ours_sync"]["ms_per_test_all"], suites["sync"]["ms_per_test_all"], strict=True
+        )
+    )
     for key in ("ms_per_test", "cpu_ms_per_test"):
         prefix = "" if key == "ms_per_test" else "cpu "
         summary[prefix + "ours/native"] = suites["ours"][key] / suites["native"][key]
         summary[prefix + "ours/sync"] = suites["ours"][key] / suites["sync"][key]
+        summary[prefix + "ours_sync/sync"] = suites["ours_sync"][key] / suites["sync"][key]
     for suite in suites:
         if suite.startswith("ours@"):
             summary[f"{suite}/native"] = (
@@ -375,10 +502,24 @@ def summarize(db: str, n: int, rounds: int, runs: dict, memory: bool) -> dict:
 def targets(summary: dict) -> list[tuple[str, bool]]:
     """The targets of the issue this benchmark was written for, met or not."""
     suites = summary["suites"]
-    checks = [
-        (f"ours/native {summary['ours/native']:.2f} <= 0.5", summary["ours/native"] <= 0.5),
-        (f"ours/sync {summary['ours/sync']:.2f} <= 1.5 (stretch)", summary["ours/sync"] <= 1.5),
-    ]
+    native, sync = summary["ours/native"], summary["ours_sync/sync"]
+    if summary["db"] != "postgresql":
+        # No server round trips: unchanged or better than before (--design before=PATH).
+        before = summary.get("ours@before/native")
+        checks = (
+            [(f"ours/native {native:.2f} <= before {before:.2f} + 5%", native <= before * 1.05)]
+            if before is not None
+            else []
+        )
+    elif summary.get("body", "orm") == "empty":
+        checks = [(f"empty sync tests: ours_sync/sync {sync:.2f} <= 0.6", sync <= 0.6)]
+    else:
+        one_class = summary.get("per_class", TESTS_PER_CLASS) >= summary["n"]
+        bound = 0.7 if one_class else 0.9
+        checks = [
+            (f"ours/native {native:.2f} <= {bound}", native <= bound),
+            (f"ours_sync/sync {sync:.2f} <= 0.8", sync <= 0.8),
+        ]
     if "growth_mib" in suites["ours"]:
         ours, sync = suites["ours"]["growth_mib"], suites["sync"]["growth_mib"]
         checks.append(
@@ -413,10 +554,17 @@ def print_summary(summary: dict) -> None:
         print(line)
     print(
         f"  ours/native = {summary['ours/native']:.2f}   ours/sync = {summary['ours/sync']:.2f}"
-        f"   (CPU time: {summary['cpu ours/native']:.2f} and {summary['cpu ours/sync']:.2f};"
-        f" median of per-round ratios: {summary['paired ours/native']:.2f}"
-        f" and {summary['paired ours/sync']:.2f})"
+        f"   ours_sync/sync = {summary['ours_sync/sync']:.2f}"
+        f"   (CPU time: {summary['cpu ours/native']:.2f}, {summary['cpu ours/sync']:.2f} and"
+        f" {summary['cpu ours_sync/sync']:.2f}; median of per-round ratios:"
+        f" {summary['paired ours/native']:.2f}, {summary['paired ours/sync']:.2f} and"
+        f" {summary['paired ours_sync/sync']:.2f})"
     )
+    for suite, log in summary.get("statements", {}).items():
+        print(
+            f"  {label(suite)}: {log['round_trips_per_test']:.2f} round trips per test; "
+            f"a test: {' | '.join(log['test'])}"
+        )
     for suite in summary["suites"]:
         if suite.startswith("ours@"):
             print(
@@ -471,9 +619,11 @@ def rst_table(summaries: list[dict], env: dict) -> str:
     loads = [load for s in summaries for e in s["suites"].values() for load in e["load"]]
     table = [rule, line(header), rule, *(line(row) for row in rows), rule]
     ratios = "; ".join(
-        f"{s['db']}: ours/native {s['ours/native']:.2f}, ours/sync {s['ours/sync']:.2f} "
-        f"(CPU time {s['cpu ours/native']:.2f} and {s['cpu ours/sync']:.2f}; median of the "
-        f"per-round ratios {s['paired ours/native']:.2f} and {s['paired ours/sync']:.2f})"
+        f"{s['db']}: ours/native {s['ours/native']:.2f}, ours/sync {s['ours/sync']:.2f}, "
+        f"ours_sync/sync {s['ours_sync/sync']:.2f} (CPU time {s['cpu ours/native']:.2f}, "
+        f"{s['cpu ours/sync']:.2f} and {s['cpu ours_sync/sync']:.2f}; median of the per-round "
+        f"ratios {s['paired ours/native']:.2f}, {s['paired ours/sync']:.2f} and "
+        f"{s['paired ours_sync/sync']:.2f})"
         + "".join(
             f", {label(suite)}: /native {s[f'{suite}/native']:.2f}, /sync {s[f'{suite}/sync']:.2f}"
             for suite in s["suites"]
@@ -484,7 +634,8 @@ def rst_table(summaries: list[dict], env: dict) -> str:
     notes = (
         f"N = {summaries[0]['n']} tests "
         f"({BODY_TITLES[summaries[0].get('body', 'orm')]}) in classes "
-        f"of {TESTS_PER_CLASS}, median of {summaries[0]['rounds']} interleaved rounds"
+        f"of {summaries[0].get('per_class', TESTS_PER_CLASS)}, median of "
+        f"{summaries[0]['rounds']} interleaved rounds"
         + ("; peak memory at N and at 10 x N tests" if memory else "")
         + f". {ratios}. Python {env['python']}, "
         f"Django {env['django']}, asgiref {env['asgiref']}, {env['cpus']} CPUs "
@@ -494,10 +645,58 @@ def rst_table(summaries: list[dict], env: dict) -> str:
     return "\n".join(table) + "\n\n" + "\n".join(textwrap.wrap(notes, 79)) + "\n"
 
 
+# Average advance widths of DejaVu Sans / Arial-like faces, in em: generous, so
+# a label is never cut whichever sans-serif font the browser picks.
+_NARROW, _WIDE, _UPPER = set("ijlrtfI.,:;'()[] "), set("mwMW@%"), 0.72
+
+
+def text_width(text: str, size: float) -> float:
+    """An upper estimate of the width of ``text`` in pixels at font size ``size``."""
+    em = 0.0
+    for char in text:
+        if char in _NARROW:
+            em += 0.36
+        elif char in _WIDE:
+            em += 0.95
+        elif char.isupper() or char.isdigit():
+            em += _UPPER
+        else:
+            em += 0.62
+    return em * size
+
+
+def statements_rst(summaries: list[dict]) -> str:
+    """The statement log of a test per suite (PostgreSQL), as reStructuredText."""
+    lines = []
+    for summary in summaries:
+        for suite, log in summary.get("statements", {}).items():
+            lines += [
+                f"**{label(suite)}** ({summary['db']}): "
+                f"{log['round_trips_per_test']:.2f} server round trips per test over the run "
+                f"(class set-up and tear-down included); a test in the middle of a class, "
+                f"from its start to the next test's start:",
+                "",
+                "::",
+                "",
+                *(f"    {statement}" for statement in log["test"]),
+                "",
+            ]
+    return "\n".join(lines) if lines else "(No statement log: PostgreSQL only.)\n"
+
+
+def classes(summary: dict) -> str:
+    """How the summary's tests were grouped: "one class" or "classes of 10"."""
+    per_class = summary.get("per_class", TESTS_PER_CLASS)
+    return "one class" if per_class >= summary["n"] else f"classes of {per_class}"
+
+
 def svg_chart(summaries: list[dict]) -> str:
     """Horizontal bars of the time per test (and, thinner, its CPU time), per database."""
-    colors = {"sync": "#9e9e9e", "native": "#d9822b", "ours": "#2b7bb9"}
-    bar, cpu_bar, gap, group_gap, left, width = 20, 8, 10, 34, 250, 380
+    colors = {"sync": "#9e9e9e", "native": "#d9822b", "ours": "#2b7bb9", "ours_sync": "#6aa84f"}
+    bar, cpu_bar, gap, group_gap, width = 20, 8, 10, 34, 380
+    # The labels end at the bars: the left margin fits the longest one.
+    longest = max(text_width(label(suite), 13) for s in summaries for suite in s["suites"])
+    left = int(10 + longest + 12)
     top = 58
     most = max(e["ms_per_test"] for s in summaries for e in s["suites"].values())
     most = max(most, *(e["cpu_ms_per_test"] for s in summaries for e in s["suites"].values()))
@@ -505,12 +704,17 @@ def svg_chart(summaries: list[dict]) -> str:
     row = bar + cpu_bar + gap
     count = max(len(s["suites"]) for s in summaries)
     height = top + len(summaries) * (count * row + group_gap) + 10
+    title = (
+        f"Time per test (ms; {BODY_TITLES[summaries[0].get('body', 'orm')]}; "
+        f"N = {summaries[0]['n']}; {classes(summaries[0])})"
+    )
+    # Bold text is about a tenth wider than text_width's estimate.
+    total = max(left + width + 90, int(20 + 1.1 * text_width(title, 15)))
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" '
         f'height="{height}" font-family="sans-serif" font-size="13">',
         '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="10" y="22" font-size="15" font-weight="bold">Time per test '
-        f"(ms; {BODY_TITLES[summaries[0].get('body', 'orm')]}; N = {summaries[0]['n']})</text>",
+        f'<text x="10" y="22" font-size="15" font-weight="bold">{title}</text>',
         '<text x="10" y="42" font-size="12" fill="#555">Thick bars: elapsed time. '
         "Thin bars: CPU time of the process (all threads).</text>",
     ]
@@ -564,6 +768,12 @@ def main(argv: list[str] | None = None) -> None:
         metavar="LABEL=PATH",
         help="also run the ours suite with the package of the checkout at PATH",
     )
+    parser.add_argument(
+        "--per-class",
+        type=int,
+        default=TESTS_PER_CLASS,
+        help=f"tests per class (default {TESTS_PER_CLASS}; --per-class N: all in one class)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--docs", type=Path, help="write the chart and the table into DIR/_static/")
     parser.add_argument(
@@ -591,7 +801,9 @@ def main(argv: list[str] | None = None) -> None:
             name: Path(path).resolve()
             for name, _, path in (item.partition("=") for item in args.design)
         }
-        summary = benchmark(db, args.n, args.rounds, not args.no_memory, args.body, designs)
+        summary = benchmark(
+            db, args.n, args.rounds, not args.no_memory, args.body, designs, args.per_class
+        )
         summaries.append(summary)
         print_summary(summary)
     if args.json:
@@ -605,10 +817,16 @@ def write_docs(docs: Path | None, body: str, summaries: list[dict], env: dict) -
     static = docs / "_static"
     static.mkdir(parents=True, exist_ok=True)
     stem = "benchmark" if body == "orm" else f"benchmark-{body}"
+    if summaries[0].get("per_class", TESTS_PER_CLASS) >= summaries[0]["n"]:
+        stem += "-one-class"
     chart, table = static / f"{stem}.svg", static / f"{stem}-results.txt"
     chart.write_text(svg_chart(summaries))
     table.write_text(rst_table(summaries, env))
     print(f"Wrote {chart} and {table}")
+    if any(summary.get("statements") for summary in summaries):
+        statements = static / f"{stem}-statements.txt"
+        statements.write_text(statements_rst(summaries))
+        print(f"Wrote {statements}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,16 +19,23 @@ from django.test.testcases import TestData  # type: ignore[attr-defined]
 __unittest = True  # See _tracebacks.
 
 __all__ = [
+    "OUTERMOST",
     "TestData",
     "add_execute_wrapper",
     "database_names",
     "fixture_setup_override",
+    "has_postgresql_test_end",
+    "innermost_block",
     "keep_open_in_atomic_blocks",
     "new_raw_connection",
+    "original",
     "remove_execute_wrapper",
     "rollback_class_atomics",
+    "rollback_reads_server_status",
     "rollback_test_atomics",
+    "shadow",
     "test_data_is_class_wide",
+    "unshadow",
 ]
 
 # Django >= 5.2 made TestCase._pre_setup and _fixture_setup classmethods; on
@@ -55,12 +63,12 @@ def test_data_is_class_wide(cls: type) -> bool:
     return bool(cls._databases_support_transactions() and supports_savepoints())  # type: ignore[attr-defined]
 
 
-def database_names(cls: type) -> list[str]:
-    """The aliases ``cls`` (a TransactionTestCase) uses, without mirrors.
+def database_names(cls: type, include_mirrors: bool = False) -> list[str]:
+    """The aliases ``cls`` (a TransactionTestCase) uses, without mirrors unless asked.
 
-    ``_databases_names``; covered by tests/test_channels.py.
+    ``_databases_names``; covered by tests/test_channels.py and tests/test_roundtrips.py.
     """
-    return list(cls._databases_names(include_mirrors=False))  # type: ignore[attr-defined]
+    return list(cls._databases_names(include_mirrors=include_mirrors))  # type: ignore[attr-defined]
 
 
 def rollback_class_atomics(cls: Any) -> None:
@@ -151,3 +159,90 @@ def remove_execute_wrapper(connection: BaseDatabaseWrapper, wrapper: Callable[..
         connection.execute_wrappers.remove(wrapper)
     except ValueError:
         pass  # Already gone.
+
+
+# --- One round trip at the end of a test on PostgreSQL (see _roundtrips) ---------
+# Django's per-test tear-down (TestCase._fixture_teardown: _should_check_constraints,
+# check_constraints, _rollback_atomics) is kept; the connection's methods it
+# calls are shadowed on the connection object for the window of the tear-down.
+# The names read or shadowed exist on Django 4.2 to 6.1: is_usable,
+# check_constraints, _savepoint_rollback, _savepoint_commit (BaseDatabaseWrapper),
+# savepoint_ids, in_atomic_block, closed_in_transaction. Covered by
+# tests/test_roundtrips.py (round trips counted, deferred violations, a
+# connection marked for rollback, a failed transaction, a terminated
+# connection, a savepoint the test released, several aliases, --parallel and
+# xdist; both runners) and tests/test_plugin_roundtrips.py (the plugin), on
+# PostgreSQL with psycopg 3 and 2, Django 4.2 and 6.1.
+
+#: ``innermost_block``'s answer for an outermost atomic block (no savepoint).
+OUTERMOST = object()
+#: The methods ``shadow`` may set, by the names _roundtrips uses.
+_TEST_END_METHODS = {
+    "is_usable": "is_usable",
+    "check_constraints": "check_constraints",
+    "savepoint_rollback": "_savepoint_rollback",
+    "savepoint_commit": "_savepoint_commit",
+}
+_SHADOWED = tuple(_TEST_END_METHODS.values())
+
+
+def has_postgresql_test_end(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``connection``'s tear-down methods are Django's PostgreSQL ones (not overridden)."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    cls = type(connection)
+    return (
+        isinstance(connection, DatabaseWrapper)
+        and all(getattr(cls, name) is getattr(DatabaseWrapper, name) for name in _SHADOWED)
+        and not any(name in vars(connection) for name in _SHADOWED)
+    )
+
+
+def shadow(connection: BaseDatabaseWrapper, **methods: Callable[..., Any]) -> list[str]:
+    """Set ``methods`` (keys of ``_TEST_END_METHODS``) on the connection object.
+
+    Returns the attribute names, for ``unshadow``.
+    """
+    names = []
+    for key, method in methods.items():
+        name = _TEST_END_METHODS[key]
+        setattr(connection, name, method)
+        names.append(name)
+    return names
+
+
+def original(connection: BaseDatabaseWrapper, key: str) -> Callable[..., Any]:
+    """The backend's own method ``key`` (of ``_TEST_END_METHODS``), under a shadow."""
+    return functools.partial(getattr(type(connection), _TEST_END_METHODS[key]), connection)
+
+
+def unshadow(connection: BaseDatabaseWrapper, names: Iterable[str]) -> None:
+    for name in names:
+        vars(connection).pop(name, None)
+
+
+def innermost_block(connection: BaseDatabaseWrapper) -> Any:
+    """What exiting ``connection``'s innermost atomic block rolls back.
+
+    Its savepoint id, ``OUTERMOST`` (the transaction), or None (no SQL is
+    sent: no savepoint, or the connection was closed in the transaction),
+    as ``Atomic.__exit__`` decides.
+    """
+    if not connection.in_atomic_block or connection.closed_in_transaction:
+        return None
+    if not connection.savepoint_ids:
+        return OUTERMOST
+    return connection.savepoint_ids[-1]
+
+
+def rollback_reads_server_status(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the driver's ``rollback()`` sends nothing once the server says no transaction.
+
+    psycopg 3 reads libpq's status (psycopg 2 keeps its own); with its
+    statement cache off (``prepare_threshold`` None, Django's default), a
+    ROLLBACK it did not send leaves nothing of its own to clean up.
+    """
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    raw = connection.connection
+    return bool(is_psycopg3) and raw is not None and getattr(raw, "prepare_threshold", 0) is None

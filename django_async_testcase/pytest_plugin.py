@@ -31,6 +31,10 @@ only with pytest-django active, and only on tests that use the database
 - ``close_old_connections()`` (Django's request signals, Channels'
   ``database_sync_to_async``) leaves the connections of an async
   non-transactional test open inside its transaction, as in ``AsyncTestCase``.
+- On PostgreSQL, the end of every non-transactional test's transaction (sync
+  tests too) is one server round trip, with pytest-django's semantics
+  (``_roundtrips``): its statements are gathered during ``_django_db_helper``'s
+  tear-down.
 - pytest-django's ``django_assert_num_queries``, ``django_assert_max_num_queries``
   and ``django_capture_on_commit_callbacks`` work in coroutines, with ``with``
   and ``async with``.
@@ -125,8 +129,11 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
     _pytest_misuse.warn_wide_async_fixture(fixturedef)
     name = fixturedef.argname
     if name == _pytest_django.DB_HELPER_FIXTURE:
+        # Registered before the fixture's own tear-down, so run after it (LIFO).
+        test_end = contextlib.ExitStack()
+        fixturedef.addfinalizer(test_end.close)
         result = yield
-        _start(request, fixturedef)
+        _start(request, fixturedef, test_end)
         return result
     func = fixturedef.func
     replacement: Callable[..., Any] | None = None
@@ -270,16 +277,31 @@ _SERVED_ANY = pytest.StashKey[bool]()
 _INI_TIMEOUT = pytest.StashKey[tuple[float | None, str] | None]()
 
 
-def _start(request: Any, fixturedef: pytest.FixtureDef[Any]) -> None:
+def _start(
+    request: Any, fixturedef: pytest.FixtureDef[Any], test_end: contextlib.ExitStack
+) -> None:
     if _pytest_django.is_django_unittest(request) or fixturedef.scope != "function":
         return
     item = request.node
     state = _DatabaseTest(item, _pytest_django.is_transactional(request))
+    if not state.transactional:
+        # Runs last of these, just before _django_db_helper's tear-down: Django's
+        # TestCase protocol there sends its statements in one round trip per
+        # PostgreSQL connection, as in AsyncTestCase (see _roundtrips).
+        fixturedef.addfinalizer(functools.partial(_batch_test_end, test_end))
     item.stash[_STATE] = state
     request.config.stash[_SERVED_ANY] = True
     # Runs before _django_db_helper's own tear-down (the rollback): finalizers run LIFO.
     fixturedef.addfinalizer(state.close)
     fixturedef.addfinalizer(functools.partial(item.stash.__delitem__, _STATE))
+
+
+def _batch_test_end(test_end: contextlib.ExitStack) -> None:
+    from django.db import connections
+
+    from ._roundtrips import batched_test_end
+
+    test_end.enter_context(batched_test_end(list(connections)))
 
 
 # --- the guards' policy, from marks and ini options -------------------------------

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks, _django, _stdlib, _tracebacks, _worker, checks, guards
+from . import _checks, _django, _roundtrips, _stdlib, _tracebacks, _worker, checks, guards
 from ._engine import LoopFactory, TestLoop
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
@@ -319,6 +319,12 @@ class AsyncTestCase(
         undo = _django.keep_open_in_atomic_blocks(_django.database_names(cls))
         cls.addClassCleanup(undo)
         super().setUpClass()
+
+    def _fixture_teardown(self) -> None:
+        # Django's own tear-down, its statements sent in one round trip per
+        # PostgreSQL connection (see _roundtrips).
+        with _roundtrips.batched_test_end(_django.database_names(type(self), include_mirrors=True)):
+            super()._fixture_teardown()  # type: ignore[misc]
 
 
 class AsyncLiveServerTestCase(_AsyncTestMixin, django_test.LiveServerTestCase):
