@@ -7,6 +7,7 @@ pytest's start-up).
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import warnings
 from typing import Any
@@ -119,8 +120,6 @@ def as_test_error(exc: BaseException, step: str, cancel_requested: bool) -> Base
     Ctrl-C under pytest-asyncio's runner, the time budget, anyio's cancel
     scopes) goes on as it is.
     """
-    import asyncio
-
     if isinstance(exc, _PASSED_THROUGH) or (
         cancel_requested and isinstance(exc, asyncio.CancelledError)
     ):

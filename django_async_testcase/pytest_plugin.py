@@ -45,6 +45,7 @@ is imported at pytest's start-up, before pytest-django configures Django.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import inspect
@@ -56,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import _pytest_django, _pytest_misuse
+from ._compat import TELLS_CANCEL_REQUESTS, cancel_requested
 
 if TYPE_CHECKING:
     from ._engine import ServedTest
@@ -144,11 +146,11 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
     ):
         state = request.node.stash.get(_STATE, None)
         if state is not None:
-            replacement = _serve_fixture(func, state, name)
+            replacement = _keep_bound(func, _serve_fixture, state, name)
         elif inspect.isasyncgenfunction(func) and _uses_database(request):
             # Set up before the test's transaction (so torn down after it), not
             # served; counted, as it may stop tasks of the test (_OpenFixtures).
-            replacement = _counted_fixture(func, _open_fixtures(request.node))
+            replacement = _keep_bound(func, _counted_fixture, _open_fixtures(request.node))
     if replacement is None:
         return (yield)
     # Replaced for the set-up only, as pytest-asyncio and anyio replace it
@@ -463,10 +465,6 @@ async def _step(
     try:
         return await served.run_step(owner, awaitable, source)
     except BaseException as exc:
-        import asyncio
-
-        from ._compat import TELLS_CANCEL_REQUESTS, cancel_requested
-
         if not (tear_down or TELLS_CANCEL_REQUESTS):
             raise
         task = asyncio.current_task()
@@ -477,23 +475,23 @@ async def _step(
             del exc, error
 
 
-def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest, name: str) -> Callable[..., Any]:
-    """Wrap an async fixture's function so that each of its steps is served and watched.
+def _keep_bound(
+    func: Callable[..., Any], wrap: Callable[..., Callable[..., Any]], *args: Any
+) -> Callable[..., Any]:
+    """``wrap(func, *args)``; a fixture's method stays a method of the same instance.
 
     A fixture defined as a method of a test class is a method bound to the
     instance pytest made at collection; pytest-asyncio and anyio bind it to
-    each test's instance in turn. The wrapper stays a method of the same
-    instance, so that they bind it (and the fixture) to the test's instance.
+    each test's instance in turn. The wrapper stays a method of that instance,
+    so that they bind it (and the fixture) to the test's instance.
     """
     if inspect.ismethod(func):
-        wrapped = _serve_fixture_function(func.__func__, state, name)
-        return types.MethodType(wrapped, func.__self__)
-    return _serve_fixture_function(func, state, name)
+        return types.MethodType(wrap(func.__func__, *args), func.__self__)
+    return wrap(func, *args)
 
 
-def _serve_fixture_function(
-    func: Callable[..., Any], state: _DatabaseTest, name: str
-) -> Callable[..., Any]:
+def _serve_fixture(func: Callable[..., Any], state: _DatabaseTest, name: str) -> Callable[..., Any]:
+    """Wrap an async fixture's function so that each of its steps is served and watched."""
     if inspect.isasyncgenfunction(func):
         owner = f"fixture {name}"
 
@@ -561,8 +559,6 @@ async def _settle_fixture(state: _DatabaseTest, owner: str, torn_down: str) -> N
 
 def _counted_fixture(func: Callable[..., Any], fixtures: _OpenFixtures) -> Callable[..., Any]:
     """Wrap an async generator fixture that is not served: count it while it is set up."""
-    if inspect.ismethod(func):
-        return types.MethodType(_counted_fixture(func.__func__, fixtures), func.__self__)
 
     @functools.wraps(func)
     async def asyncgen_fixture(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
