@@ -5,10 +5,10 @@ control) on PostgreSQL.
 """
 
 import unittest
-from importlib.util import find_spec
 
 from tests.harness import PLUGIN_CASES, PluginSessionTestCase, run_session
 from tests.settings import BACKEND
+from tests.test_roundtrips import VIOLATION, counted
 
 FILE = f"{PLUGIN_CASES}/test_roundtrips.py"
 DJANGO_END = [
@@ -17,8 +17,6 @@ DJANGO_END = [
     "SET CONSTRAINTS ALL DEFERRED",
     "ROLLBACK",
 ]
-VIOLATION = 'violates foreign key constraint "auth_user_groups_'
-counted = unittest.skipUnless(find_spec("psycopg"), "libpq's trace needs psycopg 3")
 
 
 def sent(session):
