@@ -24,6 +24,7 @@ __all__ = [
     "add_execute_wrapper",
     "database_names",
     "fixture_setup_override",
+    "has_django_session_methods",
     "has_postgresql_test_end",
     "innermost_block",
     "keep_open_in_atomic_blocks",
@@ -34,8 +35,10 @@ __all__ = [
     "rollback_reads_server_status",
     "rollback_test_atomics",
     "shadow",
+    "shadow_session_methods",
     "test_data_is_class_wide",
     "unshadow",
+    "uses_pool",
 ]
 
 # Django >= 5.2 made TestCase._pre_setup and _fixture_setup classmethods; on
@@ -219,6 +222,50 @@ def original(connection: BaseDatabaseWrapper, key: str) -> Callable[..., Any]:
 def unshadow(connection: BaseDatabaseWrapper, names: Iterable[str]) -> None:
     for name in names:
         vars(connection).pop(name, None)
+
+
+# --- PostgreSQL sessions kept between classes (see _sessions) ----------------------
+# TestCase.tearDownClass calls close() on every initialized connection; the
+# next use runs connect(), which calls get_new_connection(conn_params) and
+# sets connection.connection. close() is shadowed for the window of Django's
+# tearDownClass, get_new_connection for one connect(). The names exist on
+# Django 4.2 to 6.1 (BaseDatabaseWrapper.close, connect, connection,
+# in_atomic_block, closed_in_transaction; the PostgreSQL backend's
+# get_new_connection and _close; OPTIONS["pool"] from Django 5.1). Covered by
+# tests/test_sessions.py on PostgreSQL, psycopg 3 and 2, Django 4.2 and 6.1.
+
+_SESSION_METHODS = ("close", "_close", "connect", "get_new_connection")
+
+
+def has_django_session_methods(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``connection`` is PostgreSQL's, with Django's own methods that open and close it."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    cls = type(connection)
+    return (
+        isinstance(connection, DatabaseWrapper)
+        and all(getattr(cls, name) is getattr(DatabaseWrapper, name) for name in _SESSION_METHODS)
+        and not any(name in vars(connection) for name in _SESSION_METHODS)
+    )
+
+
+def uses_pool(connection: BaseDatabaseWrapper) -> bool:
+    """Whether Django's connection pool serves ``connection`` (``OPTIONS["pool"]``, Django 5.1+)."""
+    return bool(connection.settings_dict.get("OPTIONS", {}).get("pool"))
+
+
+def shadow_session_methods(
+    connection: BaseDatabaseWrapper, **methods: Callable[..., Any]
+) -> list[str]:
+    """Set ``close``, ``get_new_connection`` or both on the connection object.
+
+    Returns the names, for ``unshadow``.
+    """
+    for name, method in methods.items():
+        if name not in ("close", "get_new_connection"):
+            raise ValueError(name)
+        setattr(connection, name, method)
+    return list(methods)
 
 
 def innermost_block(connection: BaseDatabaseWrapper) -> Any:

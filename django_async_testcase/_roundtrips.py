@@ -54,7 +54,7 @@ __unittest = True  # See _tracebacks.
 
 # libpq's PGTransactionStatusType (psycopg 2's info.transaction_status and
 # psycopg 3's TransactionStatus have the same values).
-_IDLE, _INTRANS = 0, 2
+IDLE, _INTRANS = 0, 2
 #: SQLSTATE class of the savepoint errors (a savepoint that no longer exists).
 _SAVEPOINT_ERRORS = "3B"
 
@@ -107,7 +107,7 @@ class _TestEnd:
 
     def is_usable(self) -> bool:
         raw = self.connection.connection
-        if raw is not None and _status(raw) in (_IDLE, _INTRANS) and _quiet(raw):
+        if raw is not None and transaction_status(raw) in (IDLE, _INTRANS) and quiet(raw):
             self._usable_locally = True
             return True
         self._usable_locally = False
@@ -119,7 +119,7 @@ class _TestEnd:
             return _django.original(connection, "check_constraints")(table_names)  # type: ignore[no-any-return]
         self._usable_locally = False
         raw = connection.connection
-        if _status(raw) == _IDLE:
+        if transaction_status(raw) == IDLE:
             return None  # Nothing ran in this transaction: nothing is deferred.
         end, sent = _rollback_statements(connection)
         statements = ["SET CONSTRAINTS ALL IMMEDIATE", "SET CONSTRAINTS ALL DEFERRED", *end]
@@ -173,14 +173,15 @@ def _rollback_statements(connection: BaseDatabaseWrapper) -> tuple[list[str], An
     return [ops.savepoint_rollback_sql(block), ops.savepoint_commit_sql(block)], block
 
 
-def _status(raw: Any) -> int:
+def transaction_status(raw: Any) -> int:
+    """libpq's transaction status of the DB-API connection ``raw`` (-1: not psycopg's)."""
     try:
         return int(raw.info.transaction_status)
     except Exception:  # Not a psycopg connection after all: let Django decide.
         return -1
 
 
-def _quiet(raw: Any) -> bool:
+def quiet(raw: Any) -> bool:
     """Whether the server has sent nothing unasked (a terminated backend has)."""
     try:
         if _closed(raw):

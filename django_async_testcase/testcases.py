@@ -13,7 +13,17 @@ from typing import Any, ClassVar, TypeVar
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
 
-from . import _checks, _django, _roundtrips, _stdlib, _tracebacks, _worker, checks, guards
+from . import (
+    _checks,
+    _django,
+    _roundtrips,
+    _sessions,
+    _stdlib,
+    _tracebacks,
+    _worker,
+    checks,
+    guards,
+)
 from ._engine import LoopFactory, TestLoop
 from ._testdata import AsyncTestDataMixin
 from .db import OnCommitToolsMixin, QueryToolsMixin
@@ -319,6 +329,13 @@ class AsyncTestCase(
         undo = _django.keep_open_in_atomic_blocks(_django.database_names(cls))
         cls.addClassCleanup(undo)
         super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        # Django's own, which closes every connection; on PostgreSQL the
+        # sessions are kept for the next class, reset (see _sessions).
+        with _sessions.kept_sessions():
+            super().tearDownClass()
 
     def _fixture_teardown(self) -> None:
         # Django's own tear-down, its statements sent in one round trip per

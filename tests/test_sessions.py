@@ -1,0 +1,94 @@
+"""PostgreSQL sessions kept between AsyncTestCase classes, equal to new ones (_sessions).
+
+Runs tests/cases/case_sessions.py under both runners; each check on our
+classes is made beside the same classes on ``django.test.TestCase``, whose
+next class gets a new server session.
+"""
+
+import os
+import unittest
+
+from tests.cases import case_sessions as cases
+from tests.harness import (
+    RUNNERS,
+    CaseRunsTests,
+    Cases,
+    drop_test_databases,
+    leftover_databases,
+)
+from tests.settings import BACKEND
+
+
+def suffix(runner):
+    return f"ks{os.getpid()}{runner[0]}"
+
+
+@unittest.skipUnless(BACKEND == "postgresql", "PostgreSQL's sessions (others: Django's close)")
+class KeptSessionTests(CaseRunsTests):
+    @classmethod
+    def case_runs(cls):
+        return {
+            runner: Cases.of(cases, runner, env={"DAT_DB_SUFFIX": suffix(runner)})
+            for runner in RUNNERS
+        }
+
+    @classmethod
+    def tearDownClass(cls):
+        # Left only when a run failed to drop them (the check below then fails).
+        for runner in RUNNERS:
+            drop_test_databases(suffix(runner))
+        super().tearDownClass()
+
+    def state(self, run, event, cls):
+        [data] = run.event_data(event, of=cls)
+        return data
+
+    def test_the_next_class_finds_a_session_as_new(self):
+        for runner in RUNNERS:
+            run = self.runs[runner]
+            for prefix in ("Django", "Ours"):
+                first = getattr(cases, f"{prefix}Session1Tests")
+                second = getattr(cases, f"{prefix}Session2Tests")
+                for cls in (first, second):
+                    test = f"{cls.__name__}.test_" + (
+                        "leaves_session_state" if cls is first else "finds_a_new_session"
+                    )
+                    self.assertEqual(run.outcome(test), "passed", run.why(test))
+                left, found = self.state(run, "left", first), self.state(run, "found", second)
+                # What the first class's test left was there at its end...
+                self.assertEqual(
+                    (left["advisory_locks"], left["prepared"], left["currval"]),
+                    (1, 1, "defined"),
+                    left,
+                )
+                # ...and the next class finds none of it; the project's
+                # connection_created receiver ran once more, its setting is on.
+                self.assertEqual(
+                    (found["advisory_locks"], found["prepared"], found["currval"]),
+                    (0, 0, "undefined"),
+                    (runner, prefix, found),
+                )
+                self.assertEqual(found["timeout"], cases.TIMEOUT, found)
+                self.assertEqual(found["created"], left["created"] + 1, (runner, prefix))
+                # The difference: Django's next class has a new server process,
+                # ours the same one.
+                same = found["pid"] == left["pid"]
+                self.assertEqual(same, prefix == "Ours", (runner, prefix, left, found))
+
+    def test_a_terminated_session_is_not_kept(self):
+        for runner in RUNNERS:
+            run = self.runs[runner]
+            for name in ("Terminated1Tests", "Terminated2Tests"):
+                django = [r["outcome"] for r in run.records_of(f"Django{name}")]
+                ours = [r["outcome"] for r in run.records_of(f"Ours{name}")]
+                self.assertEqual(ours, django, (runner, name, run.output))
+            terminated = self.state(run, "terminated", cases.OursTerminated1Tests)
+            found = self.state(run, "found", cases.OursTerminated2Tests)
+            self.assertNotEqual(found["pid"], terminated["pid"])
+            self.assertEqual(found["timeout"], cases.TIMEOUT, found)
+
+    def test_test_databases_dropped(self):
+        for runner in RUNNERS:
+            run = self.runs[runner]
+            self.assertNotIn("being accessed by other users", run.output)
+            self.assertEqual(leftover_databases(suffix(runner)), [], run.output[-3000:])
