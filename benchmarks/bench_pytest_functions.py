@@ -3,7 +3,7 @@
 
     python benchmarks/bench_pytest_functions.py [--n 400] [--rounds 3]
                                                 [--db sqlite] [--db postgresql]
-                                                [--docs docs]
+                                                [--docs docs] [--plugin-cost | --floor]
 
 Generates a small Django project in a temporary directory with three files of
 N pytest functions, each creating one row and counting the rows:
@@ -19,6 +19,12 @@ N pytest functions, each creating one row and counting the rows:
 pytest-asyncio's: one file of N async functions without the database (each
 awaits ``asyncio.sleep(0)``), run with the plugin (``nodb_plugin``) and without
 it (``nodb``).
+
+``--floor`` measures what an async test costs at least, whatever the plugin
+does: the sync ``db`` functions with the plugin on (``sync_plugin``: the same
+round trips as the async ones), plus what pytest-asyncio adds to a test by
+itself (``nodb`` less ``nodb_sync``, N sync functions without the database).
+It prints that floor beside ``plugin`` and ``sync``.
 
 Each file runs in its own pytest process, the three taking turns in every
 round. Only the tests are timed: the sum of pytest's set-up, call and
@@ -45,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ("sync", "plugin", "transaction")
 COST_SUITES = ("nodb", "nodb_plugin")
+FLOOR_SUITES = ("sync", "sync_plugin", "nodb_sync", "nodb", "plugin")
 
 SETTINGS = """\
 import os
@@ -110,10 +117,14 @@ async def test_{i}():
 async def test_{i}():
     await asyncio.sleep(0)
 """,
+    "nodb_sync": """\
+def test_{i}():
+    pass
+""",
 }
 # The file each suite runs (nodb_plugin runs nodb's with the plugin on).
-FILES = {"nodb_plugin": "nodb"}
-PLUGIN_ON = {"plugin", "nodb_plugin"}
+FILES = {"nodb_plugin": "nodb", "sync_plugin": "sync"}
+PLUGIN_ON = {"plugin", "nodb_plugin", "sync_plugin"}
 
 
 def make_project(root: Path, n: int) -> None:
@@ -176,8 +187,11 @@ def main() -> None:
     parser.add_argument(
         "--plugin-cost", action="store_true", help="async tests without the database, plugin on/off"
     )
+    parser.add_argument(
+        "--floor", action="store_true", help="the least an async test can cost, beside plugin"
+    )
     options = parser.parse_args()
-    suites = COST_SUITES if options.plugin_cost else SUITES
+    suites = COST_SUITES if options.plugin_cost else FLOOR_SUITES if options.floor else SUITES
     results = {}
     loads = []
     with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
@@ -200,11 +214,18 @@ def main() -> None:
                     f"  {suite:12} {medians[suite] * 1e3:7.3f} ms  ({ratio:.2f} x {base})  "
                     + " ".join(f"{v * 1e3:.3f}" for v in times[suite])
                 )
-            if not options.plugin_cost:
+            if options.floor:
+                floor = medians["sync_plugin"] + medians["nodb"] - medians["nodb_sync"]
+                print(
+                    f"  floor of an async test: sync_plugin + (nodb - nodb_sync) = "
+                    f"{floor * 1e3:.3f} ms ({floor / medians['sync']:.2f} x sync); plugin "
+                    f"{medians['plugin'] / floor:.2f} x the floor"
+                )
+            elif not options.plugin_cost:
                 speedup = medians["transaction"] / medians["plugin"]
                 print(f"  transaction=True / plugin: {speedup:.1f} x")
     print(f"1-minute load average {min(loads):.1f} to {max(loads):.1f} during the runs")
-    if options.docs and not options.plugin_cost:
+    if options.docs and not (options.plugin_cost or options.floor):
         path = options.docs / "_static" / "pytest-functions-results.txt"
         path.write_text(rst_table(results, options, loads))
         print(f"Wrote {path}")

@@ -239,6 +239,8 @@ _SESSION_METHODS = ("close", "_close", "connect", "get_new_connection")
 
 def has_django_session_methods(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection`` is PostgreSQL's, with Django's own methods that open and close it."""
+    if connection.vendor != "postgresql":
+        return False  # Before the import: psycopg may not be installed.
     from django.db.backends.postgresql.base import DatabaseWrapper
 
     cls = type(connection)
