@@ -27,10 +27,9 @@ closed as Django closes it. The private names touched are in ``_django``
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from . import _django, _stdlib
@@ -44,12 +43,16 @@ _Kept = list[tuple[BaseDatabaseWrapper, Any]]
 
 
 @contextlib.contextmanager
-def kept_sessions() -> Iterator[None]:
-    """Around Django's ``TestCase.tearDownClass``: its PostgreSQL sessions are kept, reset."""
+def kept_sessions(candidates: Iterable[BaseDatabaseWrapper]) -> Iterator[None]:
+    """Around Django's ``TestCase.tearDownClass``: the PostgreSQL sessions it closes are kept.
+
+    ``candidates``: the connection objects it may close (this thread's
+    initialized ones); those of PostgreSQL are kept if they can be reset.
+    """
     kept: _Kept = []
     shadowed = [
         (connection, _django.shadow_session_methods(connection, close=_close(connection, kept)))
-        for connection in connections.all(initialized_only=True)
+        for connection in candidates
         if _django.has_django_session_methods(connection) and not _django.uses_pool(connection)
     ]
     try:
@@ -98,7 +101,12 @@ def _reset(raw: Any) -> bool:
 
 
 def _reopen(connection: BaseDatabaseWrapper, raw: Any) -> None:
-    """Django's ``connect()`` on ``connection``, with ``raw`` as the new session."""
+    """Django's ``connect()`` on ``connection``, with ``raw`` as the new session.
+
+    What the backend's ``get_new_connection()`` does besides connecting (the
+    isolation level of ``OPTIONS``; psycopg 2's JSONB loader) was done on
+    ``raw`` when it was made, with the same settings.
+    """
     names = _django.shadow_session_methods(connection, get_new_connection=lambda params: raw)
     try:
         connection.connect()

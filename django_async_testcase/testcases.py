@@ -12,6 +12,7 @@ from typing import Any, ClassVar, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 from django import test as django_test
+from django.db import connections
 
 from . import (
     _checks,
@@ -334,7 +335,7 @@ class AsyncTestCase(
     def tearDownClass(cls) -> None:
         # Django's own, which closes every connection; on PostgreSQL the
         # sessions are kept for the next class, reset (see _sessions).
-        with _sessions.kept_sessions():
+        with _sessions.kept_sessions(connections.all(initialized_only=True)):
             super().tearDownClass()
 
     def _fixture_teardown(self) -> None:

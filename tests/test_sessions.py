@@ -8,6 +8,11 @@ next class gets a new server session.
 import os
 import unittest
 
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.signals import connection_created
+from django.test import SimpleTestCase
+
+from django_async_testcase import _django, _sessions
 from tests.cases import case_sessions as cases
 from tests.harness import (
     RUNNERS,
@@ -92,3 +97,112 @@ class KeptSessionTests(CaseRunsTests):
             run = self.runs[runner]
             self.assertNotIn("being accessed by other users", run.output)
             self.assertEqual(leftover_databases(suffix(runner)), [], run.output[-3000:])
+
+
+@unittest.skipUnless(BACKEND == "postgresql", "PostgreSQL's sessions")
+class KeptSessionUnitTests(SimpleTestCase):
+    """kept_sessions() in-process, on connection objects of this test's own."""
+
+    # Connection objects of these tests' own, outside any test transaction.
+    databases = {DEFAULT_DB_ALIAS}
+
+    def connect(self):
+        connection = connections.create_connection(DEFAULT_DB_ALIAS)
+        connection.ensure_connection()
+        self.addCleanup(connection.close)
+        return connection
+
+    def query(self, connection, sql):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+
+    def created(self):
+        """The connection objects connection_created is sent for, from now on."""
+        seen = []
+
+        def receiver(sender, connection, **kwargs):
+            seen.append(connection)
+
+        connection_created.connect(receiver)
+        self.addCleanup(connection_created.disconnect, receiver)
+        return seen
+
+    def test_a_healthy_session_is_reset_and_connected_again(self):
+        connection = self.connect()
+        pid = self.query(connection, "SELECT pg_backend_pid()")
+        self.query(connection, "SELECT pg_advisory_lock(4242)::text")
+        created = self.created()
+        with _sessions.kept_sessions([connection]):
+            connection.close()
+            self.assertIsNone(connection.connection)  # Closed, to Django's eyes.
+            self.assertEqual(created, [])
+        self.assertEqual(created, [connection])
+        self.assertEqual(self.query(connection, "SELECT pg_backend_pid()"), pid)
+        locks = f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = {pid}"
+        self.assertEqual(self.query(connection, locks), 0)
+
+    def test_a_session_in_a_transaction_is_closed(self):
+        connection = self.connect()
+        raw = connection.connection
+        connection.set_autocommit(False)
+        self.query(connection, "SELECT 1")
+        with _sessions.kept_sessions([connection]):
+            connection.close()
+        self.assertIsNone(connection.connection)
+        self.assertTrue(raw.closed)
+
+    def test_a_dead_session_is_closed(self):
+        connection = self.connect()
+        raw = connection.connection
+        pid = self.query(connection, "SELECT pg_backend_pid()")
+        other = self.connect()
+        self.assertTrue(self.query(other, f"SELECT pg_terminate_backend({pid}, 5000)"))
+        with _sessions.kept_sessions([connection]):
+            connection.close()
+        self.assertIsNone(connection.connection)
+        self.assertTrue(raw.closed)
+
+    def test_a_backend_that_closes_its_own_way_is_left_alone(self):
+        connection = self.connect()
+        raw = connection.connection
+        closed = []
+
+        class OwnClose(type(connection)):
+            def _close(self):
+                closed.append(self)
+                super()._close()
+
+        connection.__class__ = OwnClose
+        with _sessions.kept_sessions([connection]):
+            connection.close()
+        self.assertEqual(closed, [connection])
+        self.assertTrue(raw.closed)
+
+    def test_django_pool_is_left_alone(self):
+        connection = connections.create_connection(DEFAULT_DB_ALIAS)
+        connection.settings_dict = {
+            **connection.settings_dict,
+            "OPTIONS": {**connection.settings_dict["OPTIONS"], "pool": True},
+        }
+        self.assertTrue(_django.uses_pool(connection))
+        self.assertFalse(_django.uses_pool(self.connect()))
+
+    def test_an_error_in_connect_is_raised_at_the_next_use_as_in_django(self):
+        connection = self.connect()
+        raw = connection.connection
+
+        def broken(sender, connection, **kwargs):
+            raise RuntimeError("receiver broken")
+
+        connection_created.connect(broken)
+        try:
+            with _sessions.kept_sessions([connection]):
+                connection.close()
+            self.assertIsNone(connection.connection)
+            self.assertTrue(raw.closed)
+            with self.assertRaisesMessage(RuntimeError, "receiver broken"):
+                connection.ensure_connection()
+        finally:
+            connection_created.disconnect(broken)
+        self.assertEqual(self.query(connection, "SELECT 1"), 1)

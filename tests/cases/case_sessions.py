@@ -27,7 +27,13 @@ def on_created(sender, connection, **kwargs):
         cursor.execute(f"SET statement_timeout = '{TIMEOUT}'")
 
 
-connection_created.connect(on_created)
+def setUpModule():
+    # Not at import: the outer suite imports this module too.
+    connection_created.connect(on_created)
+
+
+def tearDownModule():
+    connection_created.disconnect(on_created)
 
 
 def leave_session_state():
