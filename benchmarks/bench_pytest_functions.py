@@ -225,10 +225,41 @@ def main() -> None:
                 speedup = medians["transaction"] / medians["plugin"]
                 print(f"  transaction=True / plugin: {speedup:.1f} x")
     print(f"1-minute load average {min(loads):.1f} to {max(loads):.1f} during the runs")
-    if options.docs and not (options.plugin_cost or options.floor):
+    if options.docs and options.floor:
+        path = options.docs / "_static" / "pytest-functions-floor.txt"
+        path.write_text(floor_text(results, options, loads))
+        print(f"Wrote {path}")
+    elif options.docs and not options.plugin_cost:
         path = options.docs / "_static" / "pytest-functions-results.txt"
         path.write_text(rst_table(results, options, loads))
         print(f"Wrote {path}")
+
+
+def floor_text(
+    results: dict[str, dict[str, float]], options: argparse.Namespace, loads: list[float]
+) -> str:
+    """The --floor figures as a reStructuredText list, with how they were measured."""
+    import pytest_asyncio
+
+    lines = []
+    for db, m in results.items():
+        asyncio_cost = m["nodb"] - m["nodb_sync"]
+        floor = m["sync_plugin"] + asyncio_cost
+        lines.append(
+            f"- {db}: sync ``db`` functions {m['sync'] * 1e3:.2f} ms, with the plugin "
+            f"{m['sync_plugin'] * 1e3:.2f} ms; pytest-asyncio's own cost per test "
+            f"{asyncio_cost * 1e3:.2f} ms; so at least {floor * 1e3:.2f} ms for an async "
+            f"test ({floor / m['sync']:.2f} x sync), which takes {m['plugin'] * 1e3:.2f} ms "
+            f"with the plugin ({m['plugin'] / m['sync']:.2f} x sync)."
+        )
+    notes = (
+        f"Per test, median of {options.rounds} interleaved rounds of {options.n} tests. "
+        f"Python {platform.python_version()}, pytest-asyncio {pytest_asyncio.__version__}, "
+        f"{os.cpu_count()} CPUs ({platform.machine()}), 1-minute load average "
+        f"{min(loads):.1f} to {max(loads):.1f} during the runs, "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d}."
+    )
+    return "\n".join(lines) + "\n\n" + "\n".join(textwrap.wrap(notes, 79)) + "\n"
 
 
 LABELS = {
