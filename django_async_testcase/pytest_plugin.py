@@ -144,8 +144,9 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
     elif fixturedef.scope == "function" and (
         inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
     ):
-        state = request.node.stash.get(_STATE, None)
-        if state is not None:
+        slot = request.node.stash.get(_SLOT, None)
+        if slot is not None:
+            state = slot.state()
             replacement = _keep_bound(func, _serve_fixture, state, name)
         elif inspect.isasyncgenfunction(func) and _uses_database(request):
             # Set up before the test's transaction (so torn down after it), not
@@ -165,7 +166,7 @@ def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Ge
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
-    state = item.stash.get(_STATE, None)
+    state = _made_state(item)
     if state is None or not state.is_async:
         return (yield)
     function = item.obj  # type: ignore[attr-defined]
@@ -271,7 +272,42 @@ def _uses_database(request: Any) -> bool:
     )
 
 
-_STATE = pytest.StashKey[_DatabaseTest]()
+class _Slot:
+    """A test that uses the database, from its transaction's start to just before rollback.
+
+    Its ``_DatabaseTest`` (guards, served steps) is made at once for an async
+    test, and for a sync one only at its first function-scoped async fixture:
+    a sync test without one costs the plugin nothing more.
+    """
+
+    def __init__(self, item: pytest.Item, transactional: bool) -> None:
+        self._item = item
+        self._transactional = transactional
+        self._state: _DatabaseTest | None = None
+        if inspect.iscoroutinefunction(getattr(item, "obj", None)):
+            self.state()
+
+    def state(self) -> _DatabaseTest:
+        if self._state is None:
+            self._state = _DatabaseTest(self._item, self._transactional)
+        return self._state
+
+    def made(self) -> _DatabaseTest | None:
+        return self._state
+
+    def close(self) -> None:
+        __tracebackhide__ = True
+        if self._state is not None:
+            self._state.close()
+
+
+def _made_state(item: pytest.Item) -> _DatabaseTest | None:
+    """The test's ``_DatabaseTest``, if it uses the database and it was made."""
+    slot = item.stash.get(_SLOT, None)
+    return slot.made() if slot is not None else None
+
+
+_SLOT = pytest.StashKey[_Slot]()
 _OPEN_FIXTURES = pytest.StashKey[_OpenFixtures]()
 # Whether any test was served in this session (the worker then needs stopping).
 _SERVED_ANY = pytest.StashKey[bool]()
@@ -285,17 +321,17 @@ def _start(
     if _pytest_django.is_django_unittest(request) or fixturedef.scope != "function":
         return
     item = request.node
-    state = _DatabaseTest(item, _pytest_django.is_transactional(request))
-    if not state.transactional:
+    transactional = _pytest_django.is_transactional(request)
+    if not transactional:
         # Runs last of these, just before _django_db_helper's tear-down: Django's
         # TestCase protocol there sends its statements in one round trip per
         # PostgreSQL connection, as in AsyncTestCase (see _roundtrips).
         fixturedef.addfinalizer(functools.partial(_batch_test_end, test_end))
-    item.stash[_STATE] = state
+    slot = item.stash[_SLOT] = _Slot(item, transactional)
     request.config.stash[_SERVED_ANY] = True
     # Runs before _django_db_helper's own tear-down (the rollback): finalizers run LIFO.
-    fixturedef.addfinalizer(state.close)
-    fixturedef.addfinalizer(functools.partial(item.stash.__delitem__, _STATE))
+    fixturedef.addfinalizer(slot.close)
+    fixturedef.addfinalizer(functools.partial(item.stash.__delitem__, _SLOT))
 
 
 def _batch_test_end(test_end: contextlib.ExitStack) -> None:
@@ -605,7 +641,7 @@ class _CoroutineAware:
         self._item = item
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        state = self._item.stash.get(_STATE, None)
+        state = _made_state(self._item)
         if state is not None and _in_served_coroutine(state.served):
             from .db import DatabaseThreadContext
 
