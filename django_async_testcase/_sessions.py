@@ -112,7 +112,8 @@ def _reopen(connection: BaseDatabaseWrapper, raw: Any) -> None:
         connection.connect()
     except Exception:
         # Raised again by the next connect(), where Django would raise it.
-        connection.close()
+        with contextlib.suppress(Exception):
+            connection.close()
         _close_quietly(raw)
     finally:
         _django.unshadow(connection, names)
