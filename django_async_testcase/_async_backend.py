@@ -103,6 +103,13 @@ class ServesDatabase(Protocol):
     def database_threads(self) -> tuple[threading.Thread, ...]: ...
 
 
+def in_use() -> bool:
+    """Whether the package's ``async_connections`` is loaded and a database uses its backend."""
+    if getattr(sys.modules.get(HANDLER_MODULE), "async_connections", None) is None:
+        return False
+    return any(_has_async_backend(alias) for alias in connections)
+
+
 def start(test: ServesDatabase) -> Callable[[], None] | None:
     """Give the package's ``async_connections`` to ``test`` until the returned function is called.
 

@@ -277,14 +277,19 @@ class _Slot:
 
     Its ``_DatabaseTest`` (guards, served steps) is made at once for an async
     test, and for a sync one only at its first function-scoped async fixture:
-    a sync test without one costs the plugin nothing more.
+    a sync test without one costs the plugin nothing more. With
+    django-async-backend in use it is made at once for every test: a sync
+    test's ``async_to_sync`` calls reach the async ORM, which the served test
+    gives the test's own connections (``_async_backend``).
     """
 
     def __init__(self, item: pytest.Item, transactional: bool) -> None:
+        from . import _async_backend
+
         self._item = item
         self._transactional = transactional
         self._state: _DatabaseTest | None = None
-        if inspect.iscoroutinefunction(getattr(item, "obj", None)):
+        if inspect.iscoroutinefunction(getattr(item, "obj", None)) or _async_backend.in_use():
             self.state()
 
     def state(self) -> _DatabaseTest:
