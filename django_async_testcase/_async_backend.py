@@ -103,11 +103,14 @@ class ServesDatabase(Protocol):
     def database_threads(self) -> tuple[threading.Thread, ...]: ...
 
 
+def _handler() -> Any:
+    """The package's ``async_connections``, if its module was imported; else None."""
+    return getattr(sys.modules.get(HANDLER_MODULE), "async_connections", None)
+
+
 def in_use() -> bool:
     """Whether the package's ``async_connections`` is loaded and a database uses its backend."""
-    if getattr(sys.modules.get(HANDLER_MODULE), "async_connections", None) is None:
-        return False
-    return any(_has_async_backend(alias) for alias in connections)
+    return _handler() is not None and any(_has_async_backend(alias) for alias in connections)
 
 
 def start(test: ServesDatabase) -> Callable[[], None] | None:
@@ -116,7 +119,7 @@ def start(test: ServesDatabase) -> Callable[[], None] | None:
     Called on the test's thread, which owns its connections. Returns None
     (nothing to undo) when the package is not in use.
     """
-    handler = getattr(sys.modules.get(HANDLER_MODULE), "async_connections", None)
+    handler = _handler()
     if handler is None:
         return None
     with _stdlib.running_loop_hidden():  # This thread's own connections: the test's.

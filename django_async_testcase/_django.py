@@ -24,7 +24,7 @@ __all__ = [
     "add_execute_wrapper",
     "database_names",
     "fixture_setup_override",
-    "has_django_session_methods",
+    "has_postgresql_session_methods",
     "has_postgresql_test_end",
     "innermost_block",
     "keep_open_in_atomic_blocks",
@@ -35,7 +35,6 @@ __all__ = [
     "rollback_reads_server_status",
     "rollback_test_atomics",
     "shadow",
-    "shadow_session_methods",
     "test_data_is_class_wide",
     "unshadow",
     "uses_pool",
@@ -179,44 +178,40 @@ def remove_execute_wrapper(connection: BaseDatabaseWrapper, wrapper: Callable[..
 
 #: ``innermost_block``'s answer for an outermost atomic block (no savepoint).
 OUTERMOST = object()
-#: The methods ``shadow`` may set, by the names _roundtrips uses.
-_TEST_END_METHODS = {
+#: The methods ``shadow`` may set, by the names _roundtrips and _sessions use:
+#: the test's tear-down ones, then those that close and open a session.
+_SHADOWABLE = {
     "is_usable": "is_usable",
     "check_constraints": "check_constraints",
     "savepoint_rollback": "_savepoint_rollback",
     "savepoint_commit": "_savepoint_commit",
+    "close": "close",
+    "get_new_connection": "get_new_connection",
 }
-_SHADOWED = tuple(_TEST_END_METHODS.values())
+_TEST_END_METHODS = ("is_usable", "check_constraints", "_savepoint_rollback", "_savepoint_commit")
 
 
 def has_postgresql_test_end(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection``'s tear-down methods are Django's PostgreSQL ones (not overridden)."""
-    from django.db.backends.postgresql.base import DatabaseWrapper
-
-    cls = type(connection)
-    return (
-        isinstance(connection, DatabaseWrapper)
-        and all(getattr(cls, name) is getattr(DatabaseWrapper, name) for name in _SHADOWED)
-        and not any(name in vars(connection) for name in _SHADOWED)
-    )
+    return _has_djangos_postgresql_methods(connection, _TEST_END_METHODS)
 
 
 def shadow(connection: BaseDatabaseWrapper, **methods: Callable[..., Any]) -> list[str]:
-    """Set ``methods`` (keys of ``_TEST_END_METHODS``) on the connection object.
+    """Set ``methods`` (keys of ``_SHADOWABLE``) on the connection object.
 
     Returns the attribute names, for ``unshadow``.
     """
     names = []
     for key, method in methods.items():
-        name = _TEST_END_METHODS[key]
+        name = _SHADOWABLE[key]
         setattr(connection, name, method)
         names.append(name)
     return names
 
 
 def original(connection: BaseDatabaseWrapper, key: str) -> Callable[..., Any]:
-    """The backend's own method ``key`` (of ``_TEST_END_METHODS``), under a shadow."""
-    return functools.partial(getattr(type(connection), _TEST_END_METHODS[key]), connection)
+    """The backend's own method ``key`` (of ``_SHADOWABLE``), under a shadow."""
+    return functools.partial(getattr(type(connection), _SHADOWABLE[key]), connection)
 
 
 def unshadow(connection: BaseDatabaseWrapper, names: Iterable[str]) -> None:
@@ -227,8 +222,8 @@ def unshadow(connection: BaseDatabaseWrapper, names: Iterable[str]) -> None:
 # --- PostgreSQL sessions kept between classes (see _sessions) ----------------------
 # TestCase.tearDownClass calls close() on every initialized connection; the
 # next use runs connect(), which calls get_new_connection(conn_params) and
-# sets connection.connection. close() is shadowed for the window of Django's
-# tearDownClass, get_new_connection for one connect(). The names exist on
+# sets connection.connection. close() is shadowed (``shadow``) for the window
+# of Django's tearDownClass, get_new_connection for one connect(). The names exist on
 # Django 4.2 to 6.1 (BaseDatabaseWrapper.close, connect, connection,
 # in_atomic_block, closed_in_transaction; the PostgreSQL backend's
 # get_new_connection and _close; OPTIONS["pool"] from Django 5.1). Covered by
@@ -237,8 +232,16 @@ def unshadow(connection: BaseDatabaseWrapper, names: Iterable[str]) -> None:
 _SESSION_METHODS = ("close", "_close", "connect", "get_new_connection")
 
 
-def has_django_session_methods(connection: BaseDatabaseWrapper) -> bool:
+def has_postgresql_session_methods(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection`` is PostgreSQL's, with Django's own methods that open and close it."""
+    return _has_djangos_postgresql_methods(connection, _SESSION_METHODS)
+
+
+def _has_djangos_postgresql_methods(connection: BaseDatabaseWrapper, names: Iterable[str]) -> bool:
+    """Whether ``connection`` is PostgreSQL's with Django's own methods ``names``.
+
+    Not overridden by a backend's subclass, nor shadowed on the object.
+    """
     if connection.vendor != "postgresql":
         return False  # Before the import: psycopg may not be installed.
     from django.db.backends.postgresql.base import DatabaseWrapper
@@ -246,28 +249,14 @@ def has_django_session_methods(connection: BaseDatabaseWrapper) -> bool:
     cls = type(connection)
     return (
         isinstance(connection, DatabaseWrapper)
-        and all(getattr(cls, name) is getattr(DatabaseWrapper, name) for name in _SESSION_METHODS)
-        and not any(name in vars(connection) for name in _SESSION_METHODS)
+        and all(getattr(cls, name) is getattr(DatabaseWrapper, name) for name in names)
+        and not any(name in vars(connection) for name in names)
     )
 
 
 def uses_pool(connection: BaseDatabaseWrapper) -> bool:
     """Whether Django's connection pool serves ``connection`` (``OPTIONS["pool"]``, Django 5.1+)."""
     return bool(connection.settings_dict.get("OPTIONS", {}).get("pool"))
-
-
-def shadow_session_methods(
-    connection: BaseDatabaseWrapper, **methods: Callable[..., Any]
-) -> list[str]:
-    """Set ``close``, ``get_new_connection`` or both on the connection object.
-
-    Returns the names, for ``unshadow``.
-    """
-    for name, method in methods.items():
-        if name not in ("close", "get_new_connection"):
-            raise ValueError(name)
-        setattr(connection, name, method)
-    return list(methods)
 
 
 def innermost_block(connection: BaseDatabaseWrapper) -> Any:

@@ -73,7 +73,7 @@ def batched_test_end(aliases: Iterable[str]) -> Iterator[None]:
 
 def applies_to(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection``'s tear-down statements are batched (PostgreSQL, Django's methods)."""
-    return connection.vendor == "postgresql" and _django.has_postgresql_test_end(connection)
+    return _django.has_postgresql_test_end(connection)
 
 
 class _TestEnd:

@@ -21,7 +21,7 @@ kept session: ``init_connection_state()`` (time zone, role) and the
 session in a failed state, one that died, an error in ``DISCARD ALL``, Django's
 connection pool, a backend that overrides these methods, another database) is
 closed as Django closes it. The private names touched are in ``_django``
-(``shadow_session_methods``), covered by tests/test_sessions.py.
+(``shadow``, ``has_postgresql_session_methods``), covered by tests/test_sessions.py.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ def kept_sessions(candidates: Iterable[BaseDatabaseWrapper]) -> Iterator[None]:
     """
     kept: _Kept = []
     shadowed = [
-        (connection, _django.shadow_session_methods(connection, close=_close(connection, kept)))
+        (connection, _django.shadow(connection, close=_close(connection, kept)))
         for connection in candidates
-        if _django.has_django_session_methods(connection) and not _django.uses_pool(connection)
+        if _django.has_postgresql_session_methods(connection) and not _django.uses_pool(connection)
     ]
     try:
         yield
@@ -107,7 +107,7 @@ def _reopen(connection: BaseDatabaseWrapper, raw: Any) -> None:
     isolation level of ``OPTIONS``; psycopg 2's JSONB loader) was done on
     ``raw`` when it was made, with the same settings.
     """
-    names = _django.shadow_session_methods(connection, get_new_connection=lambda params: raw)
+    names = _django.shadow(connection, get_new_connection=lambda params: raw)
     try:
         connection.connect()
     except Exception:
