@@ -99,6 +99,24 @@ class KeptSessionTests(CaseRunsTests):
             self.assertEqual(leftover_databases(suffix(runner)), [], run.output[-3000:])
 
 
+@unittest.skipUnless(BACKEND == "mysql", "MariaDB's sessions")
+class MariaDBSessionTests(CaseRunsTests):
+    """MariaDB: each class gets a new session, as Django's TestCase gives it."""
+
+    @classmethod
+    def case_runs(cls):
+        classes = (cases.OursMariaDB1Tests, cases.OursMariaDB2Tests)
+        return {runner: Cases.of(cases, runner, classes=classes) for runner in RUNNERS}
+
+    def test_each_class_gets_a_new_session(self):
+        for runner in RUNNERS:
+            run = self.runs[runner]
+            first = run.event_data("session", of=cases.OursMariaDB1Tests)
+            second = run.event_data("session", of=cases.OursMariaDB2Tests)
+            self.assertEqual((len(first), len(second)), (1, 1), run.output)
+            self.assertNotEqual(first[0]["id"], second[0]["id"], runner)
+
+
 @unittest.skipUnless(BACKEND == "postgresql", "PostgreSQL's sessions")
 class KeptSessionUnitTests(SimpleTestCase):
     """kept_sessions() in-process, on connection objects of this test's own."""

@@ -6,7 +6,8 @@ first class's test leaves on its server session what a rollback does not undo
 logs what its session holds. ``Django`` classes are the control on
 ``django.test.TestCase``, whose next class gets a new session. A
 ``connection_created`` receiver counts new connections and sets
-``statement_timeout`` on each, as projects set up their sessions.
+``statement_timeout`` on each, as projects set up their sessions. On MariaDB,
+``OursMariaDB`` classes log their session's id: Django's close is kept there.
 """
 
 from asgiref.sync import sync_to_async
@@ -23,8 +24,17 @@ created: list[str] = []
 
 def on_created(sender, connection, **kwargs):
     created.append(connection.alias)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = '{TIMEOUT}'")
+
+
+def server_session():
+    """The server's id of this connection's session (PostgreSQL, MariaDB/MySQL)."""
+    function = "pg_backend_pid()" if connection.vendor == "postgresql" else "CONNECTION_ID()"
     with connection.cursor() as cursor:
-        cursor.execute(f"SET statement_timeout = '{TIMEOUT}'")
+        cursor.execute(f"SELECT {function}")
+        return cursor.fetchone()[0]
 
 
 def setUpModule():
@@ -125,4 +135,17 @@ class OursTerminated1Tests(AsyncTestCase):
 
 
 class OursTerminated2Tests(FindsState, AsyncTestCase):
+    pass
+
+
+class LogsSession:
+    def test_logs_its_session(self):
+        log(self, "session", id=server_session())
+
+
+class OursMariaDB1Tests(LogsSession, AsyncTestCase):
+    pass
+
+
+class OursMariaDB2Tests(LogsSession, AsyncTestCase):
     pass
